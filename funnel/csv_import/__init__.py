@@ -1,0 +1,1 @@
+"""Import of the canonical CSV format (kpi-spec section 6)."""

@@ -1,0 +1,316 @@
+"""Upsert of person records and the identity merge (kpi-spec sections 2 and 6).
+
+A source record links to the Person with its normalised email; a record without an email
+keeps the Person it is linked to (or gets a new one). Each Person's stage dates are the
+earliest among its source records and the stage history.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db.models import Min
+from django.utils import timezone
+
+from funnel.choices import DisqualifyReason, QualificationMode, Stage
+from funnel.ingest.batches import chunks, refresh_opportunity_dates
+from funnel.ingest.linking import link_waiting_records
+from funnel.ingest.lookups import Dimensions
+from funnel.models import (
+    Activity,
+    Opportunity,
+    Person,
+    QualificationSetting,
+    SourcePerson,
+    StageEntry,
+)
+from funnel.records import IngestResult, PersonRecord, normalise_email
+
+# Fields of SourcePerson that a record sets; comparing them tells updated from unchanged.
+RECORD_FIELDS = (
+    "email",
+    "email_normalized",
+    "name",
+    "company",
+    "created_at",
+    "channel_id",
+    "campaign_id",
+    "mql_at",
+    "sql_at",
+    "disqualified_at",
+    "disqualify_reason",
+    "disqualify_reason_text",
+    "lead_score",
+    "industry",
+    "company_size",
+    "owner",
+)
+# Person attributes taken from the first source record (by creation) that has them.
+ATTRIBUTE_FIELDS = ("name", "company", "lead_score", "industry", "company_size", "owner")
+STAGE_FIELDS = (("mql_at", Stage.MQL), ("sql_at", Stage.SQL))
+_REASONS = {choice.value: choice.value for choice in DisqualifyReason} | {
+    str(choice.label).lower(): choice.value for choice in DisqualifyReason
+}
+
+
+def disqualify_reason_code(text: str) -> str:
+    """Map a source's reason to our codes; anything we do not know is `other` (text is kept)."""
+    if not text.strip():
+        return ""
+    key = text.strip().lower().replace(" ", "_").replace("-", "_")
+    return _REASONS.get(key) or _REASONS.get(text.strip().lower()) or DisqualifyReason.OTHER
+
+
+def ingest_persons(source: Any, records: Sequence[PersonRecord]) -> IngestResult:
+    """Upsert `records` of `source`; idempotent, keeps stage history, merges identities."""
+    result = IngestResult()
+    dims = Dimensions()
+    for batch in chunks(records):
+        _ingest_batch(source, batch, dims, result)
+    return result
+
+
+def _record_values(record: PersonRecord, dims: Dimensions) -> dict[str, Any]:
+    return {
+        "email": record.email.strip(),
+        "email_normalized": normalise_email(record.email),
+        "name": record.name,
+        "company": record.company,
+        "created_at": record.created_at,
+        "channel_id": dims.channel_id(record.channel),
+        "campaign_id": dims.campaign_id(record.channel, record.campaign),
+        "mql_at": record.mql_at,
+        "sql_at": record.sql_at,
+        "disqualified_at": record.disqualified_at,
+        "disqualify_reason": disqualify_reason_code(record.disqualify_reason),
+        "disqualify_reason_text": record.disqualify_reason.strip(),
+        "lead_score": record.lead_score,
+        "industry": record.industry,
+        "company_size": record.company_size,
+        "owner": record.owner,
+    }
+
+
+def _new_person(values: dict[str, Any], account_id: int | None) -> Person:
+    """A Person from its only source record: its derived fields are that record's values."""
+    return Person(
+        email_normalized=values["email_normalized"],
+        account_id=account_id,
+        channel_id=values["channel_id"],
+        campaign_id=values["campaign_id"],
+        lead_at=values["created_at"],
+        mql_at=values["mql_at"],
+        sql_at=values["sql_at"],
+        disqualified_at=values["disqualified_at"],
+        disqualify_reason=values["disqualify_reason"],
+        **{field: values[field] for field in ATTRIBUTE_FIELDS},
+    )
+
+
+def _ingest_batch(
+    source: Any, batch: Sequence[PersonRecord], dims: Dimensions, result: IngestResult
+) -> None:
+    dims.load_channels(r.channel for r in batch)
+    dims.load_campaigns((r.channel, r.campaign) for r in batch)
+    dims.load_accounts(r.company for r in batch)
+    values = [_record_values(r, dims) for r in batch]
+    existing = {
+        sp.external_id: sp
+        for sp in SourcePerson.objects.filter(
+            source=source, external_id__in=[r.external_id for r in batch]
+        )
+    }
+    emails = {v["email_normalized"] for v in values if v["email_normalized"]}
+    person_by_email: dict[str, int] = dict(
+        Person.objects.filter(email_normalized__in=emails).values_list("email_normalized", "id")
+    )
+
+    new_persons: dict[str, Person] = {}  # key: email, or "#source:external_id" without one
+    members: dict[str, int] = defaultdict(int)  # records per new person in this batch
+    pending: list[tuple[str, SourcePerson | None, dict[str, Any], str | int]] = []
+    dirty: set[int] = set()  # existing persons whose derived fields must be recomputed
+    moved_from: dict[int, str | int] = {}  # old person id -> where its record went
+    for record, value in zip(batch, values, strict=True):
+        stored = existing.get(record.external_id)
+        email = value["email_normalized"]
+        target: str | int | None = person_by_email.get(email) if email else None
+        if (
+            target is None
+            and stored is not None
+            and (not email or stored.email_normalized in ("", email))
+        ):
+            target = stored.person_id
+        if target is None:
+            key = email or f"#{source.pk}:{record.external_id}"
+            if key not in new_persons:
+                new_persons[key] = _new_person(value, dims.account_id(record.company))
+            members[key] += 1
+            target = key
+        if stored is not None:
+            if stored.person_id == target and all(
+                getattr(stored, f) == value[f] for f in RECORD_FIELDS
+            ):
+                result.unchanged += 1
+                continue
+            if stored.person_id != target:
+                moved_from[stored.person_id] = target
+            dirty.add(stored.person_id)
+        if isinstance(target, int):
+            dirty.add(target)
+        pending.append((record.external_id, stored, value, target))
+
+    Person.objects.bulk_create(list(new_persons.values()))
+    dirty.update(new_persons[key].pk for key, count in members.items() if count > 1)
+
+    def person_id(target: str | int) -> int:
+        return target if isinstance(target, int) else new_persons[target].pk
+
+    now = timezone.now()
+    written = [
+        SourcePerson(
+            pk=stored.pk if stored else None,
+            updated_at=now,
+            source=source,
+            external_id=external_id,
+            person_id=person_id(target),
+            **value,
+        )
+        for external_id, stored, value, target in pending
+    ]
+    created = [sp for sp in written if sp.pk is None]
+    changed = [sp for sp in written if sp.pk is not None]
+    SourcePerson.objects.bulk_create(created)
+    if changed:
+        SourcePerson.objects.bulk_update(changed, [*RECORD_FIELDS, "person_id", "updated_at"])
+        _move_history(changed, {sp.pk: sp.person_id for sp in existing.values()})
+    result.created += len(created)
+    result.updated += len(changed)
+
+    StageEntry.objects.bulk_create(
+        [
+            StageEntry(
+                person_id=sp.person_id,
+                source_record_id=sp.pk,
+                stage=stage,
+                basis=QualificationMode.SOURCE,
+                entered_at=getattr(sp, field),
+            )
+            for sp in written
+            for field, stage in STAGE_FIELDS
+            if getattr(sp, field) is not None
+        ],
+        ignore_conflicts=True,
+    )
+    merged_into = _merge_orphans({old: person_id(t) for old, t in moved_from.items()})
+    refresh_persons((dirty - merged_into.keys()) | set(merged_into.values()))
+    linked = link_waiting_records(
+        source,
+        [sp.external_id for sp in written],
+        [sp.email_normalized for sp in written if sp.email_normalized],
+    )
+    refresh_opportunity_dates(linked | set(merged_into.values()))
+
+
+def _move_history(changed: list[SourcePerson], previous_person: dict[int, int]) -> None:
+    """Stage entries follow their source record when it moves to another person."""
+    moves: dict[int, list[int]] = defaultdict(list)
+    for sp in changed:
+        if previous_person.get(sp.pk) != sp.person_id:
+            moves[sp.person_id].append(sp.pk)
+    for new_person, record_ids in moves.items():
+        StageEntry.objects.filter(source_record_id__in=record_ids).update(person_id=new_person)
+
+
+def _merge_orphans(moves: dict[int, int]) -> dict[int, int]:
+    """Persons left with no source record are merged into the person their record went to."""
+    if not moves:
+        return {}
+    still_used = set(
+        SourcePerson.objects.filter(person_id__in=moves).values_list("person_id", flat=True)
+    )
+    orphans = {old: new for old, new in moves.items() if old not in still_used and old != new}
+    for old, new in orphans.items():
+        Opportunity.objects.filter(person_id=old).update(person_id=new)
+        Activity.objects.filter(person_id=old).update(person_id=new)
+        StageEntry.objects.filter(person_id=old).update(person_id=new)
+    Person.objects.filter(pk__in=orphans).delete()
+    return orphans
+
+
+def stage_bases() -> dict[str, str]:
+    """The basis (source or rules) of each qualified stage, as the ops admin chose it."""
+    bases = {Stage.MQL.value: "source", Stage.SQL.value: "source"}
+    bases.update(QualificationSetting.objects.values_list("stage", "mode"))
+    return bases
+
+
+def refresh_persons(person_ids: Iterable[int]) -> None:
+    """Recompute each person's derived fields from all its source records and history."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return
+    bases = stage_bases()
+    for chunk in chunks(ids):
+        rows: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for row in (
+            SourcePerson.objects.filter(person_id__in=chunk)
+            .order_by("person_id", "created_at", "pk")
+            .values("person_id", "company", *RECORD_FIELDS)
+        ):
+            rows[row["person_id"]].append(row)
+        firsts: dict[tuple[int, str], Any] = {}
+        for stage, basis in bases.items():
+            for pid, first in (
+                StageEntry.objects.filter(person_id__in=chunk, stage=stage, basis=basis)
+                .values("person_id")
+                .annotate(first=Min("entered_at"))
+                .values_list("person_id", "first")
+            ):
+                firsts[(pid, stage)] = first
+        persons = []
+        for pid in chunk:
+            records = rows.get(pid)
+            if not records:
+                continue
+            persons.append(_derived_person(pid, records, firsts))
+        Person.objects.bulk_update(persons, DERIVED_FIELDS)
+
+
+DERIVED_FIELDS = (
+    "email_normalized",
+    "channel_id",
+    "campaign_id",
+    "lead_at",
+    "mql_at",
+    "sql_at",
+    "disqualified_at",
+    "disqualify_reason",
+    *ATTRIBUTE_FIELDS,
+)
+
+
+def _first(records: list[dict[str, Any]], field: str) -> Any:
+    return next((r[field] for r in records if r[field] not in ("", None)), records[0][field])
+
+
+def _derived_person(
+    pid: int, records: list[dict[str, Any]], firsts: dict[tuple[int, str], Any]
+) -> Person:
+    """`records` are ordered by creation: the first one with a channel is the first touch."""
+    touch = next((r for r in records if r["channel_id"] is not None), records[0])
+    disqualified = [r for r in records if r["disqualified_at"] is not None]
+    first_dq = min(disqualified, key=lambda r: r["disqualified_at"]) if disqualified else None
+    return Person(
+        pk=pid,
+        email_normalized=_first(records, "email_normalized"),
+        channel_id=touch["channel_id"],
+        campaign_id=touch["campaign_id"],
+        lead_at=records[0]["created_at"],
+        mql_at=firsts.get((pid, Stage.MQL.value)),
+        sql_at=firsts.get((pid, Stage.SQL.value)),
+        disqualified_at=first_dq["disqualified_at"] if first_dq else None,
+        disqualify_reason=first_dq["disqualify_reason"] if first_dq else "",
+        **{field: _first(records, field) for field in ATTRIBUTE_FIELDS},
+    )

@@ -1,0 +1,47 @@
+"""python manage.py kpis --period FY2026Q1 [--as-of T] [--format json|table] [filters]"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from funnel.metrics.filters import KpiFilters
+from funnel.metrics.presentation import kpi_table_rows
+from funnel.metrics.snapshot import json_ready, kpi_snapshot
+from funnel.periods import PeriodError, parse_as_of, parse_period
+from funnel.values import BadValue
+
+
+class Command(BaseCommand):
+    help = "Print the KPIs of a period as of a moment (the object of the KPI spec, section 7)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--period", required=True, help="FY2026, FY2026Q1, 2026-05 or a..b")
+        parser.add_argument("--as-of", help="ISO 8601 moment (default: now)")
+        parser.add_argument("--format", choices=["json", "table"], default="table")
+        for name in ("origin", "channel", "campaign", "industry", "company-size", "owner"):
+            parser.add_argument(f"--{name}", help=f"narrow to one {name.replace('-', ' ')}")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            period = parse_period(options["period"])
+            as_of = parse_as_of(options["as_of"])
+        except (PeriodError, BadValue) as exc:
+            raise CommandError(str(exc)) from None
+        filters = KpiFilters(
+            origin=options["origin"],
+            channel=options["channel"],
+            campaign=options["campaign"],
+            industry=options["industry"],
+            company_size=options["company_size"],
+            owner=options["owner"],
+        )
+        snapshot = json_ready(kpi_snapshot(period, as_of, filters))
+        if options["format"] == "json":
+            self.stdout.write(json.dumps(snapshot, ensure_ascii=False, indent=1))
+            return
+        self.stdout.write(f"{snapshot['period']['name']} as of {snapshot['as_of']}")
+        for label, value in kpi_table_rows(snapshot):
+            self.stdout.write(f"  {label:<42} {value}")

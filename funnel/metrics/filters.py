@@ -1,0 +1,77 @@
+"""Filters that narrow the period KPIs (kpi-spec sections 3 and 5b): origin, channel,
+campaign and person attributes. One definition serves persons, opportunities, activities
+and costs, so every page and the API narrow the numbers the same way."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from django.db.models import Case, CharField, F, Q, When
+from django.db.models.expressions import Expression
+
+from funnel.choices import Origin
+
+UNKNOWN = "unknown"
+SEGMENT_FIELDS = ("industry", "company_size", "owner")
+
+
+def opportunity_channel_key() -> Expression:
+    """An opportunity's channel: its person's first touch; with no person, its own field."""
+    return Case(
+        When(person__isnull=False, then=F("person__channel__key")),
+        default=F("channel__key"),
+        output_field=CharField(),
+    )
+
+
+@dataclass(frozen=True)
+class KpiFilters:
+    origin: str | None = None
+    channel: str | None = None
+    campaign: str | None = None
+    industry: str | None = None
+    company_size: str | None = None
+    owner: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        return {key: value for key, value in asdict(self).items() if value}
+
+    @property
+    def narrows_persons_only(self) -> bool:
+        """Segment filters have no meaning for costs, which belong to channels."""
+        return any(getattr(self, f) for f in (*SEGMENT_FIELDS, "campaign"))
+
+    def persons(self, prefix: str = "") -> Q:
+        q = Q()
+        if self.origin == Origin.MARKETING:
+            q &= Q(**{f"{prefix}channel__is_marketing": True})
+        elif self.origin == Origin.SALES:
+            q &= Q(**{f"{prefix}channel__isnull": True}) | Q(
+                **{f"{prefix}channel__is_marketing": False}
+            )
+        if self.channel == UNKNOWN:
+            q &= Q(**{f"{prefix}channel__isnull": True})
+        elif self.channel:
+            q &= Q(**{f"{prefix}channel__key": self.channel})
+        if self.campaign:
+            q &= Q(**{f"{prefix}campaign__key": self.campaign})
+        for field in SEGMENT_FIELDS:
+            if value := getattr(self, field):
+                q &= Q(**{f"{prefix}{field}": value})
+        return q
+
+    def opportunities(self) -> Q:
+        with_person = Q(person__isnull=False) & self.persons("person__")
+        if self.narrows_persons_only:
+            return with_person
+        own = KpiFilters(origin=self.origin, channel=self.channel).persons()
+        return with_person | (Q(person__isnull=True) & own)
+
+    def activities(self) -> Q:
+        if not self.as_dict():
+            return Q()
+        return Q(person__isnull=False) & self.persons("person__")
+
+    def costs(self) -> Q:
+        q = KpiFilters(origin=self.origin, channel=self.channel).persons()
+        return q if self.channel != UNKNOWN else Q(pk__in=[])

@@ -1,0 +1,484 @@
+"""The funnel model (kpi-spec section 2): sources, merged persons, opportunities, activities,
+costs, targets and the history of stage changes.
+
+Models hold fields, constraints and indexes only; writes go through funnel/ingest.py and
+reads through funnel/metrics/.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from funnel.choices import (
+    PERIOD_KPI_KEYS,
+    ActivityType,
+    DisqualifyReason,
+    OpportunityStatus,
+    QualificationMode,
+    SourceKind,
+    Stage,
+)
+
+
+def _in_choices(field: str, choices: type[models.TextChoices] | tuple[str, ...]) -> Q:
+    values = choices if isinstance(choices, tuple) else tuple(choices.values)
+    return Q(**{f"{field}__in": values})
+
+
+class Source(models.Model):
+    """One system records come from: an MA or SFA instance, or a family of CSV exports."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=SourceKind.choices)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+        constraints = [
+            models.CheckConstraint(
+                condition=_in_choices("kind", SourceKind), name="source_kind_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Channel(models.Model):
+    """An acquisition channel; `is_marketing` decides a person's origin (spec section 2)."""
+
+    key = models.CharField(_("key"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    is_marketing = models.BooleanField(
+        _("marketing channel"),
+        default=True,
+        help_text=_("Persons first touched through this channel are marketing-sourced."),
+    )
+
+    class Meta:
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.name or self.key
+
+
+class Campaign(models.Model):
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="campaigns")
+    key = models.CharField(_("key"), max_length=200)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "key"], name="campaign_unique_per_channel")
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.key
+
+
+class Account(models.Model):
+    """A customer company, keyed by its name as the sources spell it."""
+
+    name = models.CharField(_("name"), max_length=300, unique=True)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    company_size = models.CharField(_("company size"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Person(models.Model):
+    """One human, merged across sources by normalised email, else by linked source records.
+
+    Stage dates are derived by ingest from the source records and the stage history:
+    each is the first time the person entered that stage (spec section 2).
+    """
+
+    email_normalized = models.CharField(_("email"), max_length=320, blank=True)
+    name = models.CharField(_("name"), max_length=300, blank=True)
+    company = models.CharField(_("company"), max_length=300, blank=True)
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="persons"
+    )
+    channel = models.ForeignKey(
+        Channel,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="persons",
+        verbose_name=_("first-touch channel"),
+    )
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="persons"
+    )
+    lead_at = models.DateTimeField(_("lead at"))
+    mql_at = models.DateTimeField(_("MQL at"), null=True, blank=True)
+    sql_at = models.DateTimeField(_("SQL at"), null=True, blank=True)
+    opportunity_at = models.DateTimeField(_("opportunity at"), null=True, blank=True)
+    won_at = models.DateTimeField(_("won at"), null=True, blank=True)
+    disqualified_at = models.DateTimeField(_("disqualified at"), null=True, blank=True)
+    disqualify_reason = models.CharField(
+        _("disqualify reason"), max_length=30, blank=True, choices=DisqualifyReason.choices
+    )
+    lead_score = models.IntegerField(_("lead score"), null=True, blank=True)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    company_size = models.CharField(_("company size"), max_length=50, blank=True)
+    owner = models.CharField(_("owner"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("persons")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email_normalized"],
+                condition=~Q(email_normalized=""),
+                name="person_unique_email",
+            ),
+            models.CheckConstraint(
+                condition=Q(disqualify_reason="")
+                | _in_choices("disqualify_reason", DisqualifyReason),
+                name="person_disqualify_reason_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["lead_at"], name="person_lead_at"),
+            models.Index(fields=["mql_at"], name="person_mql_at"),
+            models.Index(fields=["sql_at"], name="person_sql_at"),
+            models.Index(fields=["opportunity_at"], name="person_opportunity_at"),
+            models.Index(fields=["won_at"], name="person_won_at"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.email_normalized or f"#{self.pk}"
+
+
+class SourcePerson(models.Model):
+    """A person as one source holds it (a lead, contact or MA record), linked to its Person."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="person_records")
+    external_id = models.CharField(_("external id"), max_length=200)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="source_records")
+    email = models.CharField(_("email"), max_length=320, blank=True)
+    email_normalized = models.CharField(max_length=320, blank=True, db_index=True)
+    name = models.CharField(_("name"), max_length=300, blank=True)
+    company = models.CharField(_("company"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    mql_at = models.DateTimeField(_("MQL at"), null=True, blank=True)
+    sql_at = models.DateTimeField(_("SQL at"), null=True, blank=True)
+    disqualified_at = models.DateTimeField(_("disqualified at"), null=True, blank=True)
+    disqualify_reason = models.CharField(
+        _("disqualify reason"), max_length=30, blank=True, choices=DisqualifyReason.choices
+    )
+    disqualify_reason_text = models.CharField(
+        _("disqualify reason as sent"), max_length=200, blank=True
+    )
+    lead_score = models.IntegerField(_("lead score"), null=True, blank=True)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    company_size = models.CharField(_("company size"), max_length=50, blank=True)
+    owner = models.CharField(_("owner"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("source person record")
+        verbose_name_plural = _("source person records")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="sourceperson_unique_external_id"
+            ),
+        ]
+        indexes = [models.Index(fields=["person", "created_at"], name="sourceperson_person")]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.external_id}"
+
+
+class StageEntry(models.Model):
+    """History: every stage entry ever observed, so re-qualifications are kept (spec 2).
+
+    A person's stage date is the earliest entry of the basis (source or rules) the ops
+    admin chose for that stage.
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="stage_entries")
+    source_record = models.ForeignKey(
+        SourcePerson,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="stage_entries",
+    )
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
+    basis = models.CharField(
+        _("basis"), max_length=10, choices=QualificationMode.choices, default="source"
+    )
+    entered_at = models.DateTimeField(_("entered at"))
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("stage entry")
+        verbose_name_plural = _("stage history")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_record", "stage", "basis", "entered_at"],
+                name="stageentry_unique",
+            ),
+            models.CheckConstraint(
+                condition=_in_choices("stage", Stage), name="stageentry_stage_valid"
+            ),
+            models.CheckConstraint(
+                condition=_in_choices("basis", QualificationMode), name="stageentry_basis_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["person", "stage"], name="stageentry_person_stage")]
+
+    def __str__(self) -> str:
+        return f"{self.stage} at {self.entered_at:%Y-%m-%d %H:%M}"
+
+
+class Opportunity(models.Model):
+    """An SFA opportunity (商談). Its primary person is resolved by ingest (spec section 2)."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="opportunities")
+    external_id = models.CharField(_("external id"), max_length=200)
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="opportunities"
+    )
+    person_external_id = models.CharField(max_length=200, blank=True)
+    person_email_normalized = models.CharField(max_length=320, blank=True)
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="opportunities"
+    )
+    name = models.CharField(_("name"), max_length=300, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2)
+    created_at = models.DateTimeField(_("created at"))
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=OpportunityStatus.choices)
+    stage = models.CharField(_("stage"), max_length=100, blank=True)
+    loss_reason = models.CharField(_("loss reason"), max_length=200, blank=True)
+    channel = models.ForeignKey(
+        Channel,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="opportunities",
+        verbose_name=_("channel in the source"),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("opportunity")
+        verbose_name_plural = _("opportunities")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="opportunity_unique_external_id"
+            ),
+            models.CheckConstraint(
+                condition=_in_choices("status", OpportunityStatus), name="opportunity_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_nonneg"),
+        ]
+        indexes = [
+            models.Index(fields=["created_at"], name="opportunity_created_at"),
+            models.Index(fields=["closed_at"], name="opportunity_closed_at"),
+            models.Index(fields=["source", "person_external_id"], name="opportunity_person_ref"),
+            models.Index(fields=["person_email_normalized"], name="opportunity_person_email"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.source}:{self.external_id}"
+
+
+class OpportunityChange(models.Model):
+    """History of an opportunity's stage, status, amount and close date, one row per change."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="changes")
+    stage = models.CharField(_("stage"), max_length=100, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=OpportunityStatus.choices)
+    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("opportunity change")
+        verbose_name_plural = _("opportunity history")
+        ordering = ["opportunity", "recorded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.status} / {self.stage} ({self.recorded_at:%Y-%m-%d})"
+
+
+class Activity(models.Model):
+    """An MA activity (web visit, download, email open, ...); anonymous when person is empty."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="activities")
+    external_id = models.CharField(_("external id"), max_length=200)
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    person_external_id = models.CharField(max_length=200, blank=True)
+    person_email_normalized = models.CharField(max_length=320, blank=True)
+    type = models.CharField(_("type"), max_length=20, choices=ActivityType.choices)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    detail = models.TextField(_("detail"), blank=True)
+
+    class Meta:
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="activity_unique_external_id"
+            ),
+            models.CheckConstraint(
+                condition=_in_choices("type", ActivityType), name="activity_type_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["type", "occurred_at"], name="activity_type_occurred"),
+            models.Index(fields=["person", "occurred_at"], name="activity_person_timeline"),
+            models.Index(fields=["source", "person_external_id"], name="activity_person_ref"),
+            models.Index(fields=["person_email_normalized"], name="activity_person_email"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class CostEntry(models.Model):
+    """Marketing cost of a day (or a month, dated on its first day) for a channel/campaign."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="costs")
+    date = models.DateField(_("date"))
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="costs")
+    campaign = models.CharField(_("campaign"), max_length=200, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("cost entry")
+        verbose_name_plural = _("cost entries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "date", "channel", "campaign"], name="costentry_unique"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="costentry_amount_nonneg"),
+        ]
+        indexes = [models.Index(fields=["date"], name="costentry_date")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.channel_id} {self.amount}"
+
+
+class Target(models.Model):
+    """A target for one KPI of one period (spec section 5); the won_amount target is T."""
+
+    period = models.CharField(_("period"), max_length=40, help_text=_("e.g. FY2026Q1"))
+    start = models.DateField(_("start"))
+    end = models.DateField(_("end"))
+    kpi = models.CharField(_("KPI"), max_length=40, choices=[(key, key) for key in PERIOD_KPI_KEYS])
+    value = models.DecimalField(_("value"), max_digits=20, decimal_places=4)
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="targets"
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("target")
+        verbose_name_plural = _("targets")
+        constraints = [
+            models.UniqueConstraint(fields=["period", "kpi"], name="target_unique_period_kpi"),
+            models.CheckConstraint(
+                condition=_in_choices("kpi", PERIOD_KPI_KEYS), name="target_kpi_valid"
+            ),
+            models.CheckConstraint(condition=Q(value__gte=0), name="target_value_nonneg"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period} {self.kpi} = {self.value}"
+
+
+class TreeOverride(models.Model):
+    """A hand-set input of the KPI tree for one period (spec section 5: overrides)."""
+
+    class Input(models.TextChoices):
+        AVERAGE_DEAL_SIZE = "average_deal_size", _("Average deal size")
+        CPA = "cpa", _("CPA")
+        R_LEAD_MQL = "r_lead_mql", _("Lead → MQL rate")
+        R_MQL_SQL = "r_mql_sql", _("MQL → SQL rate")
+        R_SQL_OPP = "r_sql_opp", _("SQL → opportunity rate")
+        R_OPP_WON = "r_opp_won", _("Opportunity → won rate")
+
+    period = models.CharField(_("period"), max_length=40)
+    input = models.CharField(_("input"), max_length=30, choices=Input.choices)
+    value = models.DecimalField(_("value"), max_digits=20, decimal_places=6)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("KPI tree override")
+        verbose_name_plural = _("KPI tree overrides")
+        constraints = [
+            models.UniqueConstraint(fields=["period", "input"], name="treeoverride_unique"),
+            models.CheckConstraint(condition=Q(value__gte=0), name="treeoverride_value_nonneg"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period} {self.input} = {self.value}"
+
+
+class CompanyHoliday(models.Model):
+    """A company day off on top of the national holidays (for the MQL follow-up SLA)."""
+
+    date = models.DateField(_("date"), unique=True)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("company holiday")
+        verbose_name_plural = _("company holidays")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class QualificationSetting(models.Model):
+    """Per stage (MQL, SQL): take dates from the source or compute them from agreed rules."""
+
+    stage = models.CharField(
+        _("stage"),
+        max_length=10,
+        unique=True,
+        choices=[(Stage.MQL.value, Stage.MQL.label), (Stage.SQL.value, Stage.SQL.label)],
+    )
+    mode = models.CharField(
+        _("mode"), max_length=10, choices=QualificationMode.choices, default="source"
+    )
+
+    class Meta:
+        verbose_name = _("qualification setting")
+        verbose_name_plural = _("qualification settings")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(stage__in=["mql", "sql"]), name="qualification_stage_valid"
+            ),
+            models.CheckConstraint(
+                condition=_in_choices("mode", QualificationMode), name="qualification_mode_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage}: {self.mode}"

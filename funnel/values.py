@@ -1,0 +1,106 @@
+"""Parsing of single values by the rules of kpi-spec section 6: never guess.
+
+One parser per kind of value, shared by the CSV import, the API and the commands.
+Each raises BadValue with a message a user can act on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+
+class BadValue(ValueError):
+    """A value that breaks the rules of its column."""
+
+
+_TIMESTAMP = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?:[T ](?P<time>\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)"
+    r"(?P<zone>Z|z|[+-]\d{2}(?::?\d{2})?)?)?$"
+)
+_PLAIN_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
+_GROUPED_NUMBER = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(settings.COMPANY_TIME_ZONE)
+
+
+def parse_timestamp(text: str) -> dt.datetime:
+    """ISO 8601 with `Z`, an offset, or no zone (company time); a date alone is its 00:00."""
+    value = text.strip()
+    match = _TIMESTAMP.match(value)
+    if not match:
+        raise BadValue(f"'{text}' is not an ISO 8601 timestamp (e.g. 2026-05-10T09:30:00+09:00)")
+    try:
+        if match["time"] is None:
+            day = dt.date.fromisoformat(match["date"])
+            return dt.datetime.combine(day, dt.time.min, tzinfo=_tz())
+        zone = match["zone"]
+        if zone and zone not in ("Z", "z"):
+            digits = zone[1:].replace(":", "")
+            hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+            if hours >= 24 or minutes >= 60:
+                raise BadValue(f"'{text}': the UTC offset {zone} is out of range")
+        parsed = dt.datetime.fromisoformat(value.replace(",", ".").replace("z", "Z"))
+    except ValueError as exc:
+        if isinstance(exc, BadValue):
+            raise
+        raise BadValue(f"'{text}' is not a valid date or time ({exc})") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=_tz())
+    return parsed
+
+
+def parse_money(text: str) -> Decimal:
+    """A non-negative decimal; `1,200,000`, a leading ¥/￥ and a trailing 円 are accepted."""
+    value = text.strip()
+    if value[:1] in ("¥", "￥"):
+        value = value[1:].strip()
+    if value.endswith("円"):
+        value = value[:-1].strip()
+    if value.startswith("-"):
+        raise BadValue(f"'{text}' is negative; amounts must be 0 or more")
+    if _GROUPED_NUMBER.match(value):
+        value = value.replace(",", "")
+    if not _PLAIN_NUMBER.match(value):
+        raise BadValue(
+            f"'{text}' is not an amount of money (e.g. 1200000, 1,200,000 or ¥1,200,000)"
+        )
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise BadValue(f"'{text}' is not an amount of money") from None
+
+
+def parse_decimal(text: str) -> Decimal:
+    """A non-negative plain decimal (targets of counts and rates, overrides)."""
+    value = text.strip()
+    if not _PLAIN_NUMBER.match(value):
+        raise BadValue(f"'{text}' is not a non-negative number")
+    return Decimal(value)
+
+
+def parse_int(text: str) -> int:
+    value = text.strip()
+    if not re.fullmatch(r"-?\d+", value):
+        raise BadValue(f"'{text}' is not a whole number")
+    return int(value)
+
+
+def parse_month_or_day(text: str) -> dt.date:
+    """A cost date: a day, or `YYYY-MM` for a month (dated on its first day)."""
+    value = text.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}", value):
+            return dt.date.fromisoformat(value + "-01")
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return dt.date.fromisoformat(value)
+    except ValueError:
+        raise BadValue(f"'{text}' is not a date that exists") from None
+    raise BadValue(f"'{text}' is not a day (2026-05-10) or a month (2026-05)")
