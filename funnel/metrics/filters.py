@@ -4,6 +4,7 @@ and costs, so every page and the API narrow the numbers the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from django.db.models import Case, CharField, F, Q, When
@@ -75,3 +76,15 @@ class KpiFilters:
     def costs(self) -> Q:
         q = KpiFilters(origin=self.origin, channel=self.channel).persons()
         return q if self.channel != UNKNOWN else Q(pk__in=[])
+
+
+FILTER_PARAMS = ("origin", "channel", "campaign", *SEGMENT_FIELDS)
+
+
+def filters_from_params(params: Mapping[str, str]) -> KpiFilters:
+    """KpiFilters from URL query parameters (the same names everywhere: page, API, report)."""
+    values = {name: (params.get(name) or "").strip() or None for name in FILTER_PARAMS}
+    origin = values["origin"]
+    if origin and origin not in Origin.values:
+        raise ValueError(f"origin must be one of {', '.join(Origin.values)}, not '{origin}'")
+    return KpiFilters(**values)

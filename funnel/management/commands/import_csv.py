@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from funnel.csv_import.formats import KINDS
 from funnel.csv_import.importer import import_csv_files
+from integrations.services import queue_csv_import
 
 
 class Command(BaseCommand):
@@ -25,11 +26,20 @@ class Command(BaseCommand):
         parser.add_argument("--encoding", help="declare the encoding (default: detected)")
         parser.add_argument("--dry-run", action="store_true", help="validate and count only")
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
+        parser.add_argument(
+            "--queue",
+            action="store_true",
+            help="run as a background job on the Celery worker; prints the sync run id",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         for path in options["paths"]:
             if not path.exists():
                 raise CommandError(f"{path}: no such file or directory")
+        if options["queue"]:
+            run = queue_csv_import(options["source"], [p.resolve() for p in options["paths"]])
+            self.stdout.write(f"queued sync run {run.pk}")
+            return
         report = import_csv_files(
             options["source"],
             options["paths"],

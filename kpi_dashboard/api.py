@@ -1,0 +1,43 @@
+"""REST API v1: the KPI object of kpi-spec section 7 (login or token required)."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from funnel.metrics.filters import FILTER_PARAMS
+from funnel.metrics.snapshot import json_ready, kpi_snapshot
+from funnel.metrics.tree import INPUT_KEYS
+from kpi_dashboard.requests import BadQuestion, kpi_question
+
+_PARAMETERS = [
+    OpenApiParameter(
+        "period",
+        str,
+        description="FY2026, FY2026Q1, 2026-05 or 2026-04-01..2026-06-30; default: the current fiscal quarter",
+    ),
+    OpenApiParameter(
+        "as_of", str, description="ISO 8601 moment the numbers are computed at; default: now"
+    ),
+    *[OpenApiParameter(name, str, description=f"narrow to one {name}") for name in FILTER_PARAMS],
+    *[
+        OpenApiParameter(f"what_if_{key}", str, description=f"KPI tree what-if: use this {key}")
+        for key in INPUT_KEYS
+    ],
+]
+
+
+class KpiView(APIView):
+    """GET /api/v1/kpis/: the same object as `manage.py kpis --format json`."""
+
+    @extend_schema(parameters=_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        try:
+            question = kpi_question(request.query_params)
+        except BadQuestion as exc:
+            return Response({"detail": str(exc)}, status=400)
+        snapshot = kpi_snapshot(question.period, question.as_of, question.filters, question.what_if)
+        return Response(json_ready(snapshot))
