@@ -59,6 +59,9 @@ def tree_rows(tree: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for key in TREE_NODES:
         node = tree[key]
+        expected = node["expected"]
+        if expected is not None and key != "won_amount":
+            expected = round(expected, 1)
         rows.append(
             {
                 "key": key,

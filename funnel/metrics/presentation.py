@@ -68,8 +68,8 @@ def format_value(key: str, value: Any) -> str:
         return format_money(value)
     if key.endswith("_rate") or key == "mql_acceptance_sla":
         return f"{float(value) * 100:.1f}%"
-    if key.endswith("_days"):
-        return f"{float(value):.1f}"
+    if key.endswith("_days") or key == "expected_count":
+        return f"{float(value):,.1f}"
     return f"{int(value):,}"
 
 
