@@ -17,7 +17,7 @@ _PARAMETERS = [
     OpenApiParameter(
         "period",
         str,
-        description="FY2026, FY2026Q1, 2026-05 or 2026-04-01..2026-06-30; default: the current fiscal quarter",
+        description="FY2026, FY2026Q1, 2026-05 or 2026-04-01..2026-06-30 (default: this quarter)",
     ),
     OpenApiParameter(
         "as_of", str, description="ISO 8601 moment the numbers are computed at; default: now"
