@@ -8,6 +8,7 @@ from typing import Any
 from django.utils import timezone
 
 from funnel.ingest.batches import chunks, refresh_opportunity_dates
+from funnel.ingest.bulk import allocate_ids, insert_rows
 from funnel.ingest.linking import resolve_person_ids
 from funnel.ingest.lookups import Dimensions
 from funnel.models import Activity, Opportunity, OpportunityChange
@@ -56,7 +57,7 @@ def ingest_opportunities(source: Any, records: Sequence[OpportunityRecord]) -> I
                 source=source, external_id__in=[r.external_id for r in batch]
             )
         }
-        created: list[Opportunity] = []
+        created: list[tuple[str, dict[str, Any]]] = []
         changed: list[Opportunity] = []
         touched_persons: set[int | None] = set()
         for record in batch:
@@ -80,7 +81,7 @@ def ingest_opportunities(source: Any, records: Sequence[OpportunityRecord]) -> I
                 result.unlinked += 1
             stored = existing.get(record.external_id)
             if stored is None:
-                created.append(Opportunity(source=source, external_id=record.external_id, **values))
+                created.append((record.external_id, values))
             elif any(getattr(stored, f) != values[f] for f in OPPORTUNITY_FIELDS):
                 touched_persons.add(stored.person_id)
                 history_changed = any(getattr(stored, f) != values[f] for f in HISTORY_FIELDS)
@@ -97,15 +98,30 @@ def ingest_opportunities(source: Any, records: Sequence[OpportunityRecord]) -> I
                 result.unchanged += 1
                 continue
             touched_persons.add(person_id)
-        Opportunity.objects.bulk_create(created)
+        now = timezone.now()
+        ids = allocate_ids(Opportunity, len(created))
+        insert_rows(
+            Opportunity,
+            ("id", "source_id", "external_id", *OPPORTUNITY_FIELDS, "updated_at"),
+            (
+                (pk, source.pk, external_id, *(values[f] for f in OPPORTUNITY_FIELDS), now)
+                for pk, (external_id, values) in zip(ids, created, strict=True)
+            ),
+        )
         if changed:
             Opportunity.objects.bulk_update(changed, [*OPPORTUNITY_FIELDS, "updated_at"])
-        OpportunityChange.objects.bulk_create(
-            [
-                OpportunityChange(opportunity_id=o.pk, **{f: getattr(o, f) for f in HISTORY_FIELDS})
-                for o in (*created, *changed)
-                if getattr(o, "_history_changed", True)
-            ]
+        history = [
+            (pk, *(values[f] for f in HISTORY_FIELDS))
+            for pk, (_, values) in zip(ids, created, strict=True)
+        ] + [
+            (o.pk, *(getattr(o, f) for f in HISTORY_FIELDS))
+            for o in changed
+            if getattr(o, "_history_changed", True)
+        ]
+        insert_rows(
+            OpportunityChange,
+            ("opportunity_id", *HISTORY_FIELDS, "recorded_at"),
+            ((*row, now) for row in history),
         )
         refresh_opportunity_dates(pid for pid in touched_persons if pid is not None)
         result.created += len(created)
@@ -128,7 +144,7 @@ def ingest_activities(source: Any, records: Sequence[ActivityRecord]) -> IngestR
                 source=source, external_id__in=[r.external_id for r in batch]
             )
         }
-        created: list[Activity] = []
+        created: list[tuple[Any, ...]] = []
         changed: list[Activity] = []
         for record in batch:
             email = normalise_email(record.person_email)
@@ -144,14 +160,14 @@ def ingest_activities(source: Any, records: Sequence[ActivityRecord]) -> IngestR
                 result.unlinked += 1
             stored = existing.get(record.external_id)
             if stored is None:
-                created.append(Activity(source=source, external_id=record.external_id, **values))
+                created.append((source.pk, record.external_id, *values.values()))
             elif any(getattr(stored, f) != values[f] for f in ACTIVITY_FIELDS):
                 changed.append(
                     Activity(pk=stored.pk, source=source, external_id=record.external_id, **values)
                 )
             else:
                 result.unchanged += 1
-        Activity.objects.bulk_create(created)
+        insert_rows(Activity, ("source_id", "external_id", *ACTIVITY_FIELDS), created)
         if changed:
             Activity.objects.bulk_update(changed, list(ACTIVITY_FIELDS))
         result.created += len(created)

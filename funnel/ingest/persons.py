@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from funnel.choices import DisqualifyReason, QualificationMode, Stage
 from funnel.ingest.batches import chunks, refresh_opportunity_dates
+from funnel.ingest.bulk import allocate_ids, insert_rows
 from funnel.ingest.linking import link_waiting_records
 from funnel.ingest.lookups import Dimensions
 from funnel.models import (
@@ -50,6 +51,37 @@ RECORD_FIELDS = (
 # Person attributes taken from the first source record (by creation) that has them.
 ATTRIBUTE_FIELDS = ("name", "company", "lead_score", "industry", "company_size", "owner")
 STAGE_FIELDS = (("mql_at", Stage.MQL), ("sql_at", Stage.SQL))
+PERSON_COLUMNS = (
+    "id",
+    "email_normalized",
+    "account_id",
+    "channel_id",
+    "campaign_id",
+    "lead_at",
+    "mql_at",
+    "sql_at",
+    "opportunity_at",
+    "won_at",
+    "disqualified_at",
+    "disqualify_reason",
+    *ATTRIBUTE_FIELDS,
+)
+SOURCE_PERSON_COLUMNS = (
+    "id",
+    "source_id",
+    "external_id",
+    "person_id",
+    *RECORD_FIELDS,
+    "updated_at",
+)
+STAGE_ENTRY_COLUMNS = (
+    "person_id",
+    "source_record_id",
+    "stage",
+    "basis",
+    "entered_at",
+    "recorded_at",
+)
 _REASONS = {choice.value: choice.value for choice in DisqualifyReason} | {
     str(choice.label).lower(): choice.value for choice in DisqualifyReason
 }
@@ -93,20 +125,22 @@ def _record_values(record: PersonRecord, dims: Dimensions) -> dict[str, Any]:
     }
 
 
-def _new_person(values: dict[str, Any], account_id: int | None) -> Person:
+def _new_person(values: dict[str, Any], account_id: int | None) -> dict[str, Any]:
     """A Person from its only source record: its derived fields are that record's values."""
-    return Person(
-        email_normalized=values["email_normalized"],
-        account_id=account_id,
-        channel_id=values["channel_id"],
-        campaign_id=values["campaign_id"],
-        lead_at=values["created_at"],
-        mql_at=values["mql_at"],
-        sql_at=values["sql_at"],
-        disqualified_at=values["disqualified_at"],
-        disqualify_reason=values["disqualify_reason"],
+    return {
+        "email_normalized": values["email_normalized"],
+        "account_id": account_id,
+        "channel_id": values["channel_id"],
+        "campaign_id": values["campaign_id"],
+        "lead_at": values["created_at"],
+        "mql_at": values["mql_at"],
+        "sql_at": values["sql_at"],
+        "opportunity_at": None,
+        "won_at": None,
+        "disqualified_at": values["disqualified_at"],
+        "disqualify_reason": values["disqualify_reason"],
         **{field: values[field] for field in ATTRIBUTE_FIELDS},
-    )
+    }
 
 
 def _ingest_batch(
@@ -127,7 +161,7 @@ def _ingest_batch(
         Person.objects.filter(email_normalized__in=emails).values_list("email_normalized", "id")
     )
 
-    new_persons: dict[str, Person] = {}  # key: email, or "#source:external_id" without one
+    new_persons: dict[str, dict[str, Any]] = {}  # key: email, or "#source:external_id" without one
     members: dict[str, int] = defaultdict(int)  # records per new person in this batch
     pending: list[tuple[str, SourcePerson | None, dict[str, Any], str | int]] = []
     dirty: set[int] = set()  # existing persons whose derived fields must be recomputed
@@ -161,16 +195,48 @@ def _ingest_batch(
             dirty.add(target)
         pending.append((record.external_id, stored, value, target))
 
-    Person.objects.bulk_create(list(new_persons.values()))
-    dirty.update(new_persons[key].pk for key, count in members.items() if count > 1)
+    person_ids = dict(zip(new_persons, allocate_ids(Person, len(new_persons)), strict=True))
+    insert_rows(
+        Person,
+        PERSON_COLUMNS,
+        (
+            (person_ids[key], *(row[c] for c in PERSON_COLUMNS[1:]))
+            for key, row in new_persons.items()
+        ),
+    )
+    dirty.update(person_ids[key] for key, count in members.items() if count > 1)
 
     def person_id(target: str | int) -> int:
-        return target if isinstance(target, int) else new_persons[target].pk
+        return target if isinstance(target, int) else person_ids[target]
 
     now = timezone.now()
-    written = [
+    created = [
+        (external_id, value, person_id(t))
+        for external_id, stored, value, t in pending
+        if stored is None
+    ]
+    record_ids = allocate_ids(SourcePerson, len(created))
+    insert_rows(
+        SourcePerson,
+        SOURCE_PERSON_COLUMNS,
+        (
+            (record_id, source.pk, external_id, pid, *(value[f] for f in RECORD_FIELDS), now)
+            for record_id, (external_id, value, pid) in zip(record_ids, created, strict=True)
+        ),
+    )
+    insert_rows(
+        StageEntry,
+        STAGE_ENTRY_COLUMNS,
+        (
+            (pid, record_id, stage, QualificationMode.SOURCE, value[field], now)
+            for record_id, (_, value, pid) in zip(record_ids, created, strict=True)
+            for field, stage in STAGE_FIELDS
+            if value[field] is not None
+        ),
+    )
+    changed = [
         SourcePerson(
-            pk=stored.pk if stored else None,
+            pk=stored.pk,
             updated_at=now,
             source=source,
             external_id=external_id,
@@ -178,37 +244,35 @@ def _ingest_batch(
             **value,
         )
         for external_id, stored, value, target in pending
+        if stored is not None
     ]
-    created = [sp for sp in written if sp.pk is None]
-    changed = [sp for sp in written if sp.pk is not None]
-    SourcePerson.objects.bulk_create(created)
     if changed:
         SourcePerson.objects.bulk_update(changed, [*RECORD_FIELDS, "person_id", "updated_at"])
         _move_history(changed, {sp.pk: sp.person_id for sp in existing.values()})
+        StageEntry.objects.bulk_create(
+            [
+                StageEntry(
+                    person_id=sp.person_id,
+                    source_record_id=sp.pk,
+                    stage=stage,
+                    basis=QualificationMode.SOURCE,
+                    entered_at=getattr(sp, field),
+                )
+                for sp in changed
+                for field, stage in STAGE_FIELDS
+                if getattr(sp, field) is not None
+            ],
+            ignore_conflicts=True,
+        )
     result.created += len(created)
     result.updated += len(changed)
-
-    StageEntry.objects.bulk_create(
-        [
-            StageEntry(
-                person_id=sp.person_id,
-                source_record_id=sp.pk,
-                stage=stage,
-                basis=QualificationMode.SOURCE,
-                entered_at=getattr(sp, field),
-            )
-            for sp in written
-            for field, stage in STAGE_FIELDS
-            if getattr(sp, field) is not None
-        ],
-        ignore_conflicts=True,
-    )
+    written = [(external_id, value) for external_id, _, value, _ in pending]
     merged_into = _merge_orphans({old: person_id(t) for old, t in moved_from.items()})
     refresh_persons((dirty - merged_into.keys()) | set(merged_into.values()))
     linked = link_waiting_records(
         source,
-        [sp.external_id for sp in written],
-        [sp.email_normalized for sp in written if sp.email_normalized],
+        [external_id for external_id, _ in written],
+        [value["email_normalized"] for _, value in written if value["email_normalized"]],
     )
     refresh_opportunity_dates(linked | set(merged_into.values()))
 
