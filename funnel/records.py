@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PersonRecord:
     external_id: str
     created_at: dt.datetime
@@ -30,7 +30,7 @@ class PersonRecord:
     owner: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OpportunityRecord:
     external_id: str
     amount: Decimal
@@ -46,7 +46,7 @@ class OpportunityRecord:
     channel: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ActivityRecord:
     external_id: str
     type: str
@@ -56,7 +56,7 @@ class ActivityRecord:
     detail: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CostRecord:
     date: dt.date
     channel: str
@@ -64,7 +64,7 @@ class CostRecord:
     campaign: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TargetRecord:
     period: str
     kpi: str

@@ -59,19 +59,14 @@ def tree_rows(tree: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for key in TREE_NODES:
         node = tree[key]
-        expected = node["expected"]
-        if expected is not None and key != "won_amount":
-            expected = round(expected, 1)
+        # Expected counts are fractional (required x elapsed share): show one decimal.
+        expected_as = key if key == "won_amount" else "expected_count"
         rows.append(
             {
                 "key": key,
                 "label": KPI_LABELS[key],
                 "required": format_value(key, node["required"]),
-                "expected": NULL
-                if node["expected"] is None
-                else format_value(
-                    key, round(node["expected"], 1) if key != "won_amount" else node["expected"]
-                ),
+                "expected": format_value(expected_as, node["expected"]),
                 "actual": format_value(key, node["actual"]),
                 "status": node["status"],
                 "status_label": _status_label(node["status"]),

@@ -26,6 +26,10 @@ from funnel.values import (
     parse_timestamp,
 )
 
+ACTIVITY_TYPES = tuple(ActivityType.values)
+OPPORTUNITY_STATUSES = tuple(OpportunityStatus.values)
+CLOSED_STATUSES = (OpportunityStatus.WON.value, OpportunityStatus.LOST.value)
+
 Record = PersonRecord | OpportunityRecord | ActivityRecord | CostRecord | TargetRecord
 
 
@@ -120,7 +124,7 @@ def _opportunity(row: Row) -> tuple[Record | None, list[str]]:
     amount = row.money("amount", required=True)
     created_at = row.timestamp("created_at", required=True)
     closed_at = row.timestamp("closed_at")
-    status = row.choice("status", tuple(OpportunityStatus.values), required=True)
+    status = row.choice("status", OPPORTUNITY_STATUSES, required=True)
     currency = row.text("currency")
     if currency and currency.upper() != settings.COMPANY_CURRENCY:
         row.problems.append(
@@ -131,7 +135,7 @@ def _opportunity(row: Row) -> tuple[Record | None, list[str]]:
             )
         )
     closed_given = bool(row.values.get("closed_at", "").strip())
-    if status in (OpportunityStatus.WON, OpportunityStatus.LOST) and not closed_given:
+    if status in CLOSED_STATUSES and not closed_given:
         row.problems.append(RowProblem("closed_at", f"a {status} opportunity needs a close date"))
     if closed_at and created_at and closed_at < created_at:
         warnings.append("closed_at is earlier than created_at; its sales cycle counts as 0 days")
@@ -158,7 +162,7 @@ def _opportunity(row: Row) -> tuple[Record | None, list[str]]:
 
 def _activity(row: Row) -> tuple[Record | None, list[str]]:
     external_id = row.text("external_id", required=True)
-    kind = row.choice("type", tuple(ActivityType.values), required=True)
+    kind = row.choice("type", ACTIVITY_TYPES, required=True)
     occurred_at = row.timestamp("occurred_at", required=True)
     if row.problems:
         return None, []
