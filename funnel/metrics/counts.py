@@ -6,26 +6,24 @@ for breakdowns (`values(...).annotate`), so a breakdown always sums to its total
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.expressions import Expression
 
 from funnel.choices import ActivityType, OpportunityStatus
 from funnel.metrics.filters import KpiFilters
-from funnel.models import Activity, CostEntry, Opportunity, Person
-from funnel.periods import Period, local_date
+from funnel.metrics.velocity import (
+    OPPORTUNITY_MEDIANS,
+    PERSON_MEDIANS,
+    median_aggregates,
+    medians_apart,
+)
+from funnel.metrics.window import Window, cost_rows, opportunity_rows, person_rows
+from funnel.models import Activity
 
-# A person reached stage S when its date for S or any later stage is set and <= as_of.
-_LATER_DATES = {
-    "mql": ("mql_at", "sql_at", "opportunity_at", "won_at"),
-    "sql": ("sql_at", "opportunity_at", "won_at"),
-    "opportunity": ("opportunity_at", "won_at"),
-    "won": ("won_at",),
-}
+__all__ = ["Window", "cost_rows", "funnel_counts", "opportunity_rows", "person_rows"]
 
 # Person cohort pairs of spec section 4: key -> (cohort date field, reached stage).
 PERSON_COHORTS = {
@@ -43,34 +41,6 @@ COHORT_KEYS = (
 )
 
 
-@dataclass(frozen=True)
-class Window:
-    """A period read as of a moment: what happened after `as_of` does not exist yet."""
-
-    period: Period
-    as_of: dt.datetime
-
-    def within(self, field: str) -> Q:
-        return Q(
-            **{
-                f"{field}__gte": self.period.start_at,
-                f"{field}__lt": self.period.end_at,
-                f"{field}__lte": self.as_of,
-            }
-        )
-
-    def reached(self, stage: str) -> Q:
-        q = Q()
-        for field in _LATER_DATES[stage]:
-            q |= Q(**{f"{field}__lte": self.as_of})
-        return q
-
-    @property
-    def last_cost_day(self) -> dt.date:
-        """A cost dated day d happened at d 00:00 company time (spec section 1)."""
-        return min(self.period.end, local_date(self.as_of))
-
-
 def person_aggregates(window: Window) -> dict[str, Expression]:
     aggregates: dict[str, Expression] = {
         "leads": Count("pk", filter=window.within("lead_at")),
@@ -82,12 +52,6 @@ def person_aggregates(window: Window) -> dict[str, Expression]:
             "pk", filter=window.within(cohort_field) & window.reached(stage)
         )
     return aggregates
-
-
-def person_rows(window: Window, filters: KpiFilters) -> QuerySet[Person]:
-    """Persons with any stage date in the window (uses the stage-date indexes)."""
-    touching = window.within("lead_at") | window.within("mql_at") | window.within("sql_at")
-    return Person.objects.filter(filters.persons()).filter(touching)
 
 
 def opportunity_aggregates(window: Window) -> dict[str, Expression]:
@@ -106,17 +70,6 @@ def opportunity_aggregates(window: Window) -> dict[str, Expression]:
     }
 
 
-def opportunity_rows(window: Window, filters: KpiFilters) -> QuerySet[Opportunity]:
-    touching = window.within("created_at") | window.within("closed_at")
-    return Opportunity.objects.filter(filters.opportunities()).filter(touching)
-
-
-def cost_rows(window: Window, filters: KpiFilters) -> QuerySet[CostEntry]:
-    return CostEntry.objects.filter(
-        filters.costs(), date__gte=window.period.start, date__lte=window.last_cost_day
-    )
-
-
 def web_visits(window: Window, filters: KpiFilters) -> int:
     return (
         Activity.objects.filter(filters.activities(), window.within("occurred_at"))
@@ -125,15 +78,26 @@ def web_visits(window: Window, filters: KpiFilters) -> int:
     )
 
 
-def funnel_counts(window: Window, filters: KpiFilters) -> dict[str, Any]:
-    """Counts of section 3 and cohort numerators of section 4, for one window."""
-    counts: dict[str, Any] = person_rows(window, filters).aggregate(**person_aggregates(window))
-    counts.update(opportunity_rows(window, filters).aggregate(**opportunity_aggregates(window)))
+def funnel_counts(
+    window: Window, filters: KpiFilters, medians: bool = False, visits: bool = True
+) -> dict[str, Any]:
+    """Counts of section 3 and cohort numerators of section 4 for one window; with
+    `medians`, also the velocity keys and the sales cycle, in the same passes where the
+    database can."""
+    persons, opportunities = person_rows(window, filters), opportunity_rows(window, filters)
+    person_medians = median_aggregates(window, PERSON_MEDIANS) if medians else {}
+    opportunity_medians = median_aggregates(window, OPPORTUNITY_MEDIANS) if medians else {}
+    counts: dict[str, Any] = persons.aggregate(**person_aggregates(window), **person_medians)
+    counts.update(opportunities.aggregate(**opportunity_aggregates(window), **opportunity_medians))
+    if medians and not person_medians:
+        counts.update(medians_apart(window, persons, PERSON_MEDIANS))
+        counts.update(medians_apart(window, opportunities, OPPORTUNITY_MEDIANS))
     counts["won_amount"] = counts["won_amount"] or Decimal(0)
     counts["marketing_cost"] = cost_rows(window, filters).aggregate(total=Sum("amount"))[
         "total"
     ] or Decimal(0)
-    counts["web_visits"] = web_visits(window, filters)
+    if visits:
+        counts["web_visits"] = web_visits(window, filters)
     return counts
 
 

@@ -1,8 +1,8 @@
 """Medians of durations in days (kpi-spec section 1): exact seconds / 86,400, negative -> 0,
 an even count takes the mean of the two middle values.
 
-PostgreSQL computes the median in the database (PERCENTILE_CONT); other databases (the
-embedded SQLite) fetch the pairs of the narrowed queryset, which is one cohort, not a table.
+PostgreSQL computes medians in the database (PERCENTILE_CONT, several in one pass); other
+databases (the embedded SQLite) fetch the pairs of one narrowed cohort, not of a table.
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ import statistics
 from typing import Any
 
 from django.db import connection
-from django.db.models import Aggregate, F, FloatField, QuerySet
+from django.db.models import Aggregate, F, FloatField, Q, QuerySet
 
 SECONDS_PER_DAY = 86_400
 
 
-class _MedianDays(Aggregate):
+class MedianDays(Aggregate):
+    """PostgreSQL only: median of (end - start) in days over the rows matching `filter`."""
+
     template = (
         "PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY "
         "GREATEST(EXTRACT(EPOCH FROM (%(expressions)s)), 0) / 86400.0)"
@@ -24,11 +26,18 @@ class _MedianDays(Aggregate):
     arg_joiner = " - "
     output_field = FloatField()
 
+    def __init__(self, start: str, end: str, filter: Q | None = None) -> None:
+        super().__init__(F(end), F(start), filter=filter)
+
+
+def medians_in_database() -> bool:
+    return connection.vendor == "postgresql"
+
 
 def median_days(queryset: QuerySet[Any], start: str, end: str) -> float | None:
     """Median of (end - start) in days over the rows of `queryset`; None when it is empty."""
-    if connection.vendor == "postgresql":
-        value = queryset.aggregate(median=_MedianDays(F(end), F(start)))["median"]
+    if medians_in_database():
+        value = queryset.aggregate(median=MedianDays(start, end))["median"]
         return None if value is None else float(value)
     days = [
         max((finish - begin).total_seconds(), 0) / SECONDS_PER_DAY

@@ -18,29 +18,31 @@ from funnel.metrics.filters import KpiFilters
 from funnel.metrics.ratios import derived_kpis
 from funnel.metrics.sla import mql_follow_up_sla
 from funnel.metrics.targets import target_pace
-from funnel.metrics.tree import kpi_tree
-from funnel.metrics.velocity import VELOCITY_OF_COHORT, sales_cycle_days, velocity
-from funnel.periods import Period, company_tz, trailing_four_quarters
+from funnel.metrics.tree import kpi_tree, trailing_counts
+from funnel.metrics.velocity import VELOCITY_KEYS, VELOCITY_OF_COHORT
+from funnel.periods import Period, company_tz
 
 SECONDS_PER_DAY = 86_400
 
 
 def period_kpis(window: Window, filters: KpiFilters) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(kpis of section 3 and the cohort rates of section 4, the raw counts)."""
-    counts = funnel_counts(window, filters)
+    """(kpis of sections 3 and 4 with the velocity keys, the raw counts)."""
+    counts = funnel_counts(window, filters, medians=True)
     if filters.narrows_persons_only:
         counts["marketing_cost"] = None  # costs belong to channels, not to segments
     kpis = derived_kpis(counts)
     kpis["web_visits"] = counts["web_visits"]
-    kpis["sales_cycle_days"] = sales_cycle_days(window, filters)
+    kpis["sales_cycle_days"] = counts["sales_cycle_days"]
     kpis["mql_acceptance_sla"] = mql_follow_up_sla(window, filters).rate
+    kpis.update({key: counts[key] for key in VELOCITY_KEYS})
     return kpis, counts
 
 
 def cohort_details(
-    window: Window, counts: dict[str, Any], trailing_velocity: dict[str, float | None]
+    window: Window, counts: dict[str, Any], trailing_velocity: dict[str, Any]
 ) -> dict[str, Any]:
-    """Size, converted and maturity of each cohort rate (section 4)."""
+    """Size, converted and maturity of each cohort rate (section 4). A cohort matures
+    the trailing-four-quarter velocity of its stage pair after the period ends."""
     sizes = cohort_sizes(counts)
     details = {}
     for key in COHORT_KEYS:
@@ -68,16 +70,15 @@ def kpi_snapshot(
     filters = filters or KpiFilters()
     window = Window(period, as_of)
     kpis, counts = period_kpis(window, filters)
-    speeds = velocity(window, filters)
-    trailing = Window(trailing_four_quarters(period), period.start_at)
+    trailing = trailing_counts(period)
     return {
         "period": period.as_dict(),
         "as_of": as_of,
         "filters": filters.as_dict(),
-        "kpis": {**kpis, **speeds},
-        "tree": kpi_tree(period, as_of, kpis, what_if),
-        "velocity": speeds,
-        "cohorts": cohort_details(window, counts, velocity(trailing, filters)),
+        "kpis": kpis,
+        "tree": kpi_tree(period, as_of, kpis, what_if, trailing),
+        "velocity": {key: kpis[key] for key in VELOCITY_KEYS},
+        "cohorts": cohort_details(window, counts, trailing),
         "targets": target_pace(period, as_of, kpis),
         "by_channel": breakdown(window, filters, "channel"),
     }

@@ -60,10 +60,20 @@ def _fraction(numerator: Any, denominator: Any) -> Fraction | None:
     return Fraction(Decimal(numerator)) / Fraction(Decimal(denominator))
 
 
-def trailing_inputs(period: Period) -> TreeInputs:
+def trailing_window(period: Period) -> Window:
+    """The trailing four complete quarters, pooled, read as of the start of P (section 5)."""
+    return Window(trailing_four_quarters(period), period.start_at)
+
+
+def trailing_counts(period: Period) -> dict[str, Any]:
+    """Company-wide counts and medians of the trailing window (tree inputs, maturity)."""
+    return funnel_counts(trailing_window(period), KpiFilters(), medians=True, visits=False)
+
+
+def trailing_inputs(period: Period, counts: dict[str, Any] | None = None) -> TreeInputs:
     """Rates, deal size and CPA over the trailing four quarters pooled, as of P's start."""
     trailing = trailing_four_quarters(period)
-    counts = funnel_counts(Window(trailing, period.start_at), KpiFilters())
+    counts = counts if counts is not None else trailing_counts(period)
     sizes = cohort_sizes(counts)
     values: dict[str, Fraction | None] = {
         "average_deal_size": _fraction(counts["won_amount"], counts["won_deals"]),
@@ -74,9 +84,13 @@ def trailing_inputs(period: Period) -> TreeInputs:
     return TreeInputs(values=values, trailing=trailing)
 
 
-def tree_inputs(period: Period, what_if: dict[str, Fraction] | None = None) -> TreeInputs:
+def tree_inputs(
+    period: Period,
+    what_if: dict[str, Fraction] | None = None,
+    trailing: dict[str, Any] | None = None,
+) -> TreeInputs:
     """Trailing defaults, replaced by the admin's overrides, then by what-if values."""
-    inputs = trailing_inputs(period)
+    inputs = trailing_inputs(period, trailing)
     stored = {o.input: Fraction(o.value) for o in TreeOverride.objects.filter(period=period.name)}
     for key, value in {**stored, **(what_if or {})}.items():
         inputs.values[key] = value
@@ -129,9 +143,11 @@ def kpi_tree(
     as_of: dt.datetime,
     actuals: dict[str, Any],
     what_if: dict[str, Fraction] | None = None,
+    trailing: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The tree of spec section 7: inputs, each node, budget and the bottleneck."""
-    inputs = tree_inputs(period, what_if)
+    """The tree of spec section 7: inputs, each node, budget and the bottleneck.
+    `trailing` are the trailing window's counts when the caller has them already."""
+    inputs = tree_inputs(period, what_if, trailing)
     required, reasons = required_numbers(revenue_target(period), inputs.values)
     elapsed, total = period.elapsed_share(as_of)
     share = Fraction(elapsed, total)

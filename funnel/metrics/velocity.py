@@ -1,22 +1,53 @@
-"""Stage velocity (kpi-spec section 4): median days from X_at to Y_at over the cohort of
-X in the period, among members that reached Y with both dates set (<= as_of)."""
+"""Stage velocity (kpi-spec section 4) and the sales cycle (section 3): medians in days.
+
+Velocity: median days from X_at to Y_at over the cohort of X in the period, among members
+that reached Y with both dates set (<= as_of). Sales cycle: median days from created to
+closed over the won deals closed in the period.
+"""
 
 from __future__ import annotations
 
-from django.db.models import Q
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
 
 from funnel.choices import OpportunityStatus
-from funnel.metrics.counts import Window, person_rows
-from funnel.metrics.durations import median_days
+from funnel.metrics.durations import MedianDays, median_days, medians_in_database
 from funnel.metrics.filters import KpiFilters
-from funnel.models import Opportunity
+from funnel.metrics.window import Window, opportunity_rows, person_rows
 
-# key -> (cohort date field, converted date field)
-PERSON_VELOCITIES = {
-    "lead_to_mql_days": ("lead_at", "mql_at"),
-    "mql_to_sql_days": ("mql_at", "sql_at"),
-    "sql_to_opportunity_days": ("sql_at", "opportunity_at"),
-    "mql_to_opportunity_days": ("mql_at", "opportunity_at"),
+
+@dataclass(frozen=True)
+class Median:
+    start: str
+    end: str
+    rows: Callable[[Window], Q]
+
+
+def _reached(cohort: str, converted: str) -> Callable[[Window], Q]:
+    return lambda w: w.within(cohort) & Q(**{f"{converted}__lte": w.as_of})
+
+
+PERSON_MEDIANS = {
+    "lead_to_mql_days": Median("lead_at", "mql_at", _reached("lead_at", "mql_at")),
+    "mql_to_sql_days": Median("mql_at", "sql_at", _reached("mql_at", "sql_at")),
+    "sql_to_opportunity_days": Median(
+        "sql_at", "opportunity_at", _reached("sql_at", "opportunity_at")
+    ),
+    "mql_to_opportunity_days": Median(
+        "mql_at", "opportunity_at", _reached("mql_at", "opportunity_at")
+    ),
+}
+_WON = Q(status=OpportunityStatus.WON)
+OPPORTUNITY_MEDIANS = {
+    "opportunity_to_won_days": Median(
+        "created_at",
+        "closed_at",
+        lambda w: w.within("created_at") & _WON & Q(closed_at__lte=w.as_of),
+    ),
+    "sales_cycle_days": Median("created_at", "closed_at", lambda w: w.within("closed_at") & _WON),
 }
 VELOCITY_KEYS = (
     "lead_to_mql_days",
@@ -35,25 +66,31 @@ VELOCITY_OF_COHORT = {
 }
 
 
+def median_aggregates(window: Window, medians: dict[str, Median]) -> dict[str, Any]:
+    """In-database medians to add to a count query (PostgreSQL); {} elsewhere."""
+    if not medians_in_database():
+        return {}
+    return {key: MedianDays(m.start, m.end, filter=m.rows(window)) for key, m in medians.items()}
+
+
+def medians_apart(
+    window: Window, rows: QuerySet[Any], medians: dict[str, Median]
+) -> dict[str, float | None]:
+    """The same medians, one cohort at a time (databases without PERCENTILE_CONT)."""
+    return {
+        key: median_days(rows.filter(m.rows(window)), m.start, m.end) for key, m in medians.items()
+    }
+
+
 def velocity(window: Window, filters: KpiFilters) -> dict[str, float | None]:
-    persons = person_rows(window, filters)
-    result: dict[str, float | None] = {}
-    for key, (start, end) in PERSON_VELOCITIES.items():
-        members = persons.filter(window.within(start), Q(**{f"{end}__lte": window.as_of}))
-        result[key] = median_days(members, start, end)
-    won = Opportunity.objects.filter(
-        filters.opportunities(),
-        window.within("created_at"),
-        status=OpportunityStatus.WON,
-        closed_at__lte=window.as_of,
-    )
-    result["opportunity_to_won_days"] = median_days(won, "created_at", "closed_at")
+    """The five velocity keys of section 4, on their own."""
+    result = medians_apart(window, person_rows(window, filters), PERSON_MEDIANS)
+    result.update(medians_apart(window, opportunity_rows(window, filters), OPPORTUNITY_MEDIANS))
     return {key: result[key] for key in VELOCITY_KEYS}
 
 
 def sales_cycle_days(window: Window, filters: KpiFilters) -> float | None:
-    """Median days from created to closed over won deals closed in the period (section 3)."""
-    won = Opportunity.objects.filter(
-        filters.opportunities(), window.within("closed_at"), status=OpportunityStatus.WON
-    )
-    return median_days(won, "created_at", "closed_at")
+    rows = opportunity_rows(window, filters)
+    return medians_apart(
+        window, rows, {"sales_cycle_days": OPPORTUNITY_MEDIANS["sales_cycle_days"]}
+    )["sales_cycle_days"]
