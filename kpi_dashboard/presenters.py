@@ -9,7 +9,6 @@ from django.utils.translation import gettext as _
 from funnel.metrics.presentation import (
     KPI_LABELS,
     MARKETING_KPIS,
-    NULL,
     SALES_KPIS,
     SHARED_KPIS,
     format_money,

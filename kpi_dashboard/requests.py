@@ -7,6 +7,7 @@ query string ask the same question.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -15,6 +16,8 @@ from funnel.metrics.filters import KpiFilters, filters_from_params
 from funnel.metrics.tree import INPUT_KEYS
 from funnel.periods import Period, PeriodError, current_quarter, parse_as_of, parse_period
 from funnel.values import BadValue
+
+_SPACED_OFFSET = re.compile(r"(?<=\d) (\d{2}:?\d{2})$")
 
 
 class BadQuestion(ValueError):
@@ -46,9 +49,14 @@ def _what_if(params: Mapping[str, str]) -> dict[str, Fraction]:
     return result
 
 
+def _as_of_param(raw: str) -> str:
+    """An unencoded `+` of a UTC offset reaches us as a space (2026-06-15T00:00:00 09:00)."""
+    return _SPACED_OFFSET.sub(r"+\1", raw.strip())
+
+
 def kpi_question(params: Mapping[str, str]) -> KpiQuestion:
     try:
-        as_of = parse_as_of((params.get("as_of") or "").strip() or None)
+        as_of = parse_as_of(_as_of_param(params.get("as_of") or "") or None)
         period_name = (params.get("period") or "").strip()
         period = parse_period(period_name) if period_name else current_quarter(as_of)
         filters = filters_from_params(params)

@@ -12,6 +12,7 @@ The rule for bad input, one for the whole product:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,31 +95,38 @@ def import_csv_files(
     encoding: str | None = None,
 ) -> ImportReport:
     report = ImportReport(dry_run=dry_run)
-    source = None
-    for path in collect_files(paths, kind):
-        file_report = FileReport(path=path, kind=kind or kind_of(path.name))
-        report.files.append(file_report)
-        if file_report.kind is None:
-            file_report.failed = True
-            file_report.errors.append(
-                f"{path.name}: the name does not say which kind of file it is "
-                f"({', '.join(KINDS)}); rename it or pass --kind"
-            )
-            continue
-        try:
-            with transaction.atomic():
-                if source is None or dry_run:
-                    source = ingest.get_or_create_source(source_name, SourceKind.CSV)
-                _import_file(source, path, KINDS[file_report.kind], encoding, file_report)
-                if dry_run:
-                    raise _DryRunRollback
-        except FileProblem as problem:
-            file_report.failed = True
-            file_report.errors.append(str(problem))
-            file_report.result = IngestResult()
-        except _DryRunRollback:
-            source = None
+    try:
+        # A dry run sees its own files (opportunities find the persons of the same run)
+        # and is rolled back as a whole at the end; a real run commits file by file.
+        with transaction.atomic() if dry_run else nullcontext():
+            source = ingest.get_or_create_source(source_name, SourceKind.CSV)
+            for path in collect_files(paths, kind):
+                report.files.append(_import_one(source, path, kind, encoding))
+            if dry_run:
+                raise _DryRunRollback
+    except _DryRunRollback:
+        pass
     return report
+
+
+def _import_one(source: Any, path: Path, kind: str | None, encoding: str | None) -> FileReport:
+    """One file in its own transaction (a savepoint inside a dry run)."""
+    file_report = FileReport(path=path, kind=kind or kind_of(path.name))
+    if file_report.kind is None:
+        file_report.failed = True
+        file_report.errors.append(
+            f"{path.name}: the name does not say which kind of file it is "
+            f"({', '.join(KINDS)}); rename it or pass --kind"
+        )
+        return file_report
+    try:
+        with transaction.atomic():
+            _import_file(source, path, KINDS[file_report.kind], encoding, file_report)
+    except FileProblem as problem:
+        file_report.failed = True
+        file_report.errors.append(str(problem))
+        file_report.result = IngestResult()
+    return file_report
 
 
 def _import_file(

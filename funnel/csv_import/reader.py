@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +17,25 @@ from pathlib import Path
 from charset_normalizer import from_bytes
 
 SUPPORTED_ENCODINGS = ("utf-8", "utf-8-sig", "cp932", "shift_jis")
-# Encodings charset-normalizer may name for Japanese Windows/Excel exports: read as CP932,
-# the superset Excel writes.
-_CP932_FAMILY = {"cp932", "shift_jis", "shift_jis_2004", "shift_jisx0213", "ms932"}
+# Names of Shift_JIS: Excel in Japan writes CP932, its superset (㈱, ①, 髙 ...).
+_CP932_NAMES = {"cp932", "ms932", "windows-31j", "shift_jis", "shift-jis", "sjis", "s_jis"}
 _OTHER_DELIMITERS = (";", "\t", "|")
+# Scripts a Japanese CP932 export is written in: kana, kanji, full-width forms, CJK punctuation,
+# and the NEC/IBM extensions Excel uses (circled numbers, ㈱).
+_JAPANESE = re.compile(
+    "[\u3000-\u30ff\u3190-\u319f\u31f0-\u31ff\u3200-\u32ff\u3300-\u33ff"
+    "\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\u2460-\u24ff\u2010-\u2312\u00a7\u00a8"
+    "\u00b0\u00b1\u00b4\u00b6\u00d7\u00f7\u0391-\u03c9\u0401-\u0451]"
+)
+
+
+def _reads_as_japanese(text: str) -> bool:
+    """CP932 decodes many byte strings; accept it when what comes out is Japanese text."""
+    foreign = [ch for ch in text[:200_000] if ord(ch) > 127]
+    if not foreign:
+        return True
+    japanese = sum(1 for ch in foreign if _JAPANESE.match(ch))
+    return japanese >= 0.95 * len(foreign)
 
 
 class FileProblem(ValueError):
@@ -45,6 +61,8 @@ class CsvFile:
 def decode(path: Path, data: bytes, declared: str | None = None) -> tuple[str, str]:
     """Text and encoding name: UTF-8 (BOM or not) or CP932, detected unless declared."""
     if declared:
+        if declared.lower() in _CP932_NAMES:
+            declared = "cp932"
         try:
             codecs.lookup(declared)
             return data.decode(declared), declared
@@ -68,12 +86,13 @@ def decode(path: Path, data: bytes, declared: str | None = None) -> tuple[str, s
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    best = from_bytes(data[:1_000_000]).best()
-    if best is not None and best.encoding in _CP932_FAMILY:
-        try:
-            return data.decode("cp932"), "cp932"
-        except UnicodeDecodeError:
-            pass
+    try:
+        text = data.decode("cp932")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and _reads_as_japanese(text):
+        return text, "cp932"
+    best = from_bytes(data[:1_000_000]).best()  # only to say what the file looks like
     detected = f" (it looks like {best.encoding})" if best is not None else ""
     raise FileProblem(
         f"{path.name}: not text in a supported encoding{detected}; "

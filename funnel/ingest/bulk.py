@@ -97,3 +97,29 @@ def insert_rows(
                 [[convert(v) for convert, v in zip(converters, row, strict=True)] for row in rows],
             )
     return len(rows)
+
+
+def update_rows(
+    model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> int:
+    """UPDATE rows by primary key: each row is (id, *values in the order of `columns`).
+
+    Replaces bulk_update, whose one CASE WHEN per row and field grows quadratically.
+    """
+    table = model._meta.db_table
+    rows = list(rows)
+    if not rows:
+        return 0
+    assignments = ", ".join(f'"{c}" = %s' for c in columns)
+    sql = f'UPDATE "{table}" SET {assignments} WHERE "id" = %s'  # noqa: S608
+    if connection.vendor == "postgresql":
+        params = [[*row[1:], row[0]] for row in rows]
+    else:
+        converters = _sqlite_converters(model, columns)
+        params = [
+            [*(convert(v) for convert, v in zip(converters, row[1:], strict=True)), row[0]]
+            for row in rows
+        ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+    return len(rows)

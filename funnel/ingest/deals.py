@@ -8,7 +8,7 @@ from typing import Any
 from django.utils import timezone
 
 from funnel.ingest.batches import chunks, refresh_opportunity_dates
-from funnel.ingest.bulk import allocate_ids, insert_rows
+from funnel.ingest.bulk import allocate_ids, insert_rows, update_rows
 from funnel.ingest.linking import resolve_person_ids
 from funnel.ingest.lookups import Dimensions
 from funnel.models import Activity, Opportunity, OpportunityChange
@@ -109,7 +109,10 @@ def ingest_opportunities(source: Any, records: Sequence[OpportunityRecord]) -> I
             ),
         )
         if changed:
-            Opportunity.objects.bulk_update(changed, [*OPPORTUNITY_FIELDS, "updated_at"])
+            fields = (*OPPORTUNITY_FIELDS, "updated_at")
+            update_rows(
+                Opportunity, fields, [(o.pk, *(getattr(o, f) for f in fields)) for o in changed]
+            )
         history = [
             (pk, *(values[f] for f in HISTORY_FIELDS))
             for pk, (_, values) in zip(ids, created, strict=True)
@@ -169,7 +172,11 @@ def ingest_activities(source: Any, records: Sequence[ActivityRecord]) -> IngestR
                 result.unchanged += 1
         insert_rows(Activity, ("source_id", "external_id", *ACTIVITY_FIELDS), created)
         if changed:
-            Activity.objects.bulk_update(changed, list(ACTIVITY_FIELDS))
+            update_rows(
+                Activity,
+                ACTIVITY_FIELDS,
+                [(a.pk, *(getattr(a, f) for f in ACTIVITY_FIELDS)) for a in changed],
+            )
         result.created += len(created)
         result.updated += len(changed)
     return result

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from funnel.choices import DisqualifyReason, QualificationMode, Stage
 from funnel.ingest.batches import chunks, refresh_opportunity_dates
-from funnel.ingest.bulk import allocate_ids, insert_rows
+from funnel.ingest.bulk import allocate_ids, insert_rows, update_rows
 from funnel.ingest.linking import link_waiting_records
 from funnel.ingest.lookups import Dimensions
 from funnel.models import (
@@ -247,7 +247,10 @@ def _ingest_batch(
         if stored is not None
     ]
     if changed:
-        SourcePerson.objects.bulk_update(changed, [*RECORD_FIELDS, "person_id", "updated_at"])
+        fields = (*RECORD_FIELDS, "person_id", "updated_at")
+        update_rows(
+            SourcePerson, fields, [(sp.pk, *(getattr(sp, f) for f in fields)) for sp in changed]
+        )
         _move_history(changed, {sp.pk: sp.person_id for sp in existing.values()})
         StageEntry.objects.bulk_create(
             [
@@ -339,7 +342,11 @@ def refresh_persons(person_ids: Iterable[int]) -> None:
             if not records:
                 continue
             persons.append(_derived_person(pid, records, firsts))
-        Person.objects.bulk_update(persons, DERIVED_FIELDS)
+        update_rows(
+            Person,
+            DERIVED_FIELDS,
+            [(p.pk, *(getattr(p, f) for f in DERIVED_FIELDS)) for p in persons],
+        )
 
 
 DERIVED_FIELDS = (

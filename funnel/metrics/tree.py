@@ -116,8 +116,13 @@ def required_numbers(
     target: Fraction | None, inputs: dict[str, Fraction | None]
 ) -> tuple[dict[str, Fraction | None], dict[str, str | None]]:
     """The reverse calculation; a missing or zero input nulls its node and all below it."""
-    required: dict[str, Fraction | None] = {"won_amount": target}
-    reasons: dict[str, str | None] = {"won_amount": None if target else "no won_amount target"}
+    # A zero target is a missing one: nothing can be reverse-calculated from it.
+    required: dict[str, Fraction | None] = {"won_amount": target or None}
+    reasons: dict[str, str | None] = {
+        "won_amount": None
+        if target
+        else ("no won_amount target" if target is None else "the won_amount target is 0")
+    }
     above, reason = target, reasons["won_amount"]
     for node, divisor_key in CHAIN:
         divisor = inputs.get(divisor_key)
@@ -130,11 +135,13 @@ def required_numbers(
         required[node], reasons[node] = above, reason
     cpa = inputs.get("cpa")
     leads = required["leads"]
-    if leads is not None and cpa is not None:
+    if leads is not None and cpa:
         required["budget"], reasons["budget"] = Fraction(_round_yen(leads * cpa)), None
     else:
         required["budget"] = None
-        reasons["budget"] = reasons["leads"] or _MISSING_REASON["cpa"]
+        reasons["budget"] = reasons["leads"] or (
+            _MISSING_REASON["cpa"] if cpa is None else "the CPA is 0"
+        )
     return required, reasons
 
 

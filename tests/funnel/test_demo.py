@@ -1,0 +1,215 @@
+"""The demo company: deterministic, realistic in shape, idempotent to load, with working logins."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from funnel.choices import DEFAULT_SALES_CHANNEL_KEYS, DisqualifyReason, OpportunityStatus
+from funnel.demo import DEMO_USERS, DemoData, build_demo, load_demo
+from funnel.periods import fiscal_quarter_of, local_midnight, next_quarter
+from funnel.records import PersonRecord, normalise_email
+
+TODAY = dt.date(2026, 11, 25)
+SIZE = 600
+MARKETING_CHANNELS = {
+    "organic_search",
+    "paid_search",
+    "webinar",
+    "exhibition",
+    "content_download",
+    "email",
+    "referral",
+}
+
+
+@pytest.fixture
+def fast_passwords(settings: Any) -> None:
+    """The real hasher costs ~0.3 s a password; the demo logins are what is under test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="module")
+def demo() -> DemoData:
+    return build_demo(TODAY, SIZE, seed=7)
+
+
+def _merged(demo: DemoData) -> dict[str, list[PersonRecord]]:
+    persons: dict[str, list[PersonRecord]] = {}
+    for source in demo.sources:
+        for record in source.persons:
+            persons.setdefault(normalise_email(record.email), []).append(record)
+    return persons
+
+
+def _stage_counts(demo: DemoData) -> dict[str, int]:
+    merged = _merged(demo)
+    key_of = {r.external_id: normalise_email(r.email) for r in demo.sfa.persons}
+    with_deal, with_win = set(), set()
+    for deal in demo.sfa.opportunities:
+        key = key_of.get(deal.person_external_id) or normalise_email(deal.person_email)
+        if key:
+            with_deal.add(key)
+            if deal.status == OpportunityStatus.WON:
+                with_win.add(key)
+    return {
+        "leads": len(merged),
+        "mqls": sum(any(r.mql_at for r in records) for records in merged.values()),
+        "sqls": sum(any(r.sql_at for r in records) for records in merged.values()),
+        "opportunities": len(with_deal),
+        "won": len(with_win),
+    }
+
+
+def test_it_is_deterministic() -> None:
+    assert build_demo(TODAY, SIZE, seed=3) == build_demo(TODAY, SIZE, seed=3)
+    assert build_demo(TODAY, SIZE, seed=3) != build_demo(TODAY, SIZE, seed=4)
+
+
+def test_it_holds_one_person_per_requested_person(demo: DemoData) -> None:
+    assert len(_merged(demo)) == SIZE
+
+
+def test_it_dates_nothing_after_today(demo: DemoData) -> None:
+    cutoff = local_midnight(TODAY)
+    moments = [
+        moment
+        for source in demo.sources
+        for kind in ("persons", "opportunities", "activities")
+        for record in source.records(kind)
+        for moment in (
+            getattr(record, "created_at", None),
+            getattr(record, "mql_at", None),
+            getattr(record, "sql_at", None),
+            getattr(record, "disqualified_at", None),
+            getattr(record, "closed_at", None),
+            getattr(record, "occurred_at", None),
+        )
+        if moment is not None
+    ]
+    assert max(moments) < cutoff
+    assert min(moments) > cutoff - dt.timedelta(days=2 * 366)
+    assert max(cost.date for cost in demo.ma.costs) <= TODAY
+
+
+def test_it_covers_every_channel(demo: DemoData) -> None:
+    channels = {r.channel for source in demo.sources for r in source.persons if r.channel}
+    assert channels >= MARKETING_CHANNELS
+    assert {"outbound", "partner"} <= channels
+    assert {cost.channel for cost in demo.ma.costs} >= MARKETING_CHANNELS
+
+
+def test_funnel_counts_decrease_down_the_stages(demo: DemoData) -> None:
+    counts = _stage_counts(demo)
+    assert counts["leads"] > counts["mqls"] > counts["sqls"] > counts["opportunities"]
+    assert counts["opportunities"] > counts["won"] > 0
+
+
+def test_sales_sourced_persons_skip_mql(demo: DemoData) -> None:
+    sales = [r for r in demo.sfa.persons if r.channel in DEFAULT_SALES_CHANNEL_KEYS]
+    assert sales
+    assert all(r.mql_at is None for r in sales)
+    assert any(r.sql_at for r in sales)
+    sales_ids = {r.external_id for r in sales}
+    assert any(d.person_external_id in sales_ids for d in demo.sfa.opportunities)
+
+
+def test_some_persons_merge_across_sources_with_another_email_case(demo: DemoData) -> None:
+    both = [records for records in _merged(demo).values() if len(records) == 2]
+    assert both
+    assert any(a.email != b.email for a, b in both)
+    for ma_record, sfa_record in both:
+        assert ma_record.created_at < sfa_record.created_at
+        assert ma_record.mql_at and not sfa_record.mql_at
+        assert sfa_record.owner
+
+
+def test_some_mqls_are_disqualified_and_some_recycled(demo: DemoData) -> None:
+    disqualified = [r for r in demo.sfa.persons if r.disqualified_at]
+    assert disqualified
+    assert {r.disqualify_reason for r in disqualified} <= set(DisqualifyReason.values)
+    assert len({r.disqualify_reason for r in disqualified}) >= 4
+    recycled = [r for r in disqualified if r.sql_at and r.sql_at > r.disqualified_at]
+    assert recycled
+
+
+def test_opportunities_are_open_won_and_lost(demo: DemoData) -> None:
+    deals = demo.sfa.opportunities
+    statuses = Counter(d.status for d in deals)
+    assert set(statuses) == set(OpportunityStatus.values)
+    assert all(d.closed_at is None for d in deals if d.status == OpportunityStatus.OPEN)
+    assert all(d.loss_reason for d in deals if d.status == OpportunityStatus.LOST)
+    assert all(500_000 <= d.amount <= 10_000_000 for d in deals if d.person_external_id)
+    closed = statuses[OpportunityStatus.WON] + statuses[OpportunityStatus.LOST]
+    assert 0.15 <= statuses[OpportunityStatus.WON] / closed <= 0.35
+
+
+def test_a_few_deals_have_no_person_or_only_an_email() -> None:
+    demo = build_demo(TODAY, 3000, seed=7)
+    deals = demo.sfa.opportunities
+    by_email = [d for d in deals if d.person_email]
+    assert 0 < len(by_email) < len(deals) * 0.1
+    ma_emails = {normalise_email(r.email) for r in demo.ma.persons}
+    assert all(normalise_email(d.person_email) in ma_emails for d in by_email)
+    without = [d for d in deals if not d.person_external_id and not d.person_email]
+    assert 0 < len(without) < len(deals) * 0.1
+
+
+def test_activities_are_tracked_per_person_and_anonymously(demo: DemoData) -> None:
+    activities = demo.ma.activities
+    tracked = [a for a in activities if a.person_external_id]
+    assert 4 <= len(tracked) / len(demo.ma.persons) <= 6
+    assert any(not a.person_external_id and a.type == "web_visit" for a in activities)
+    assert len({a.type for a in activities}) == 8
+
+
+def test_targets_cover_the_history_the_current_and_the_next_quarter(demo: DemoData) -> None:
+    current = fiscal_quarter_of(TODAY)
+    periods = {t.period for t in demo.sfa.targets}
+    assert {current.name, next_quarter(current).name} <= periods
+    assert fiscal_quarter_of(TODAY - dt.timedelta(days=540)).name in periods
+    kpis = {t.kpi for t in demo.sfa.targets}
+    assert kpis == {"won_amount", "leads", "mqls", "sqls", "opportunities"}
+    assert all(t.value > 0 for t in demo.sfa.targets)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("fast_passwords")
+def test_loading_twice_changes_nothing() -> None:
+    first = load_demo(TODAY, SIZE, seed=7)
+    second = load_demo(TODAY, SIZE, seed=7)
+    counts = build_demo(TODAY, SIZE, seed=7).counts()
+    for name, kinds in first["sources"].items():
+        for kind, result in kinds.items():
+            if kind == "kind":
+                continue
+            assert result["records"] == counts[name][kind]
+            assert result["rejected"] == 0, (name, kind)
+            assert second["sources"][name][kind]["created"] == 0, (name, kind)
+            assert second["sources"][name][kind]["updated"] == 0, (name, kind)
+    assert first["sources"]["hubspot"]["persons"]["created"] == counts["hubspot"]["persons"]
+    assert all(user["created"] for user in first["users"])
+    assert not any(user["created"] or user["updated"] for user in second["users"])
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("fast_passwords")
+def test_the_command_prints_counts_and_logins_that_work() -> None:
+    out = StringIO()
+    call_command("load_demo", persons=SIZE, seed=7, today=TODAY, stdout=out)
+    printed = out.getvalue()
+    assert "hubspot (ma)" in printed
+    assert "salesforce (sfa)" in printed
+    assert "opportunities" in printed
+    for spec in DEMO_USERS:
+        assert f"{spec.username}" in printed and spec.password in printed
+        user = authenticate(username=spec.username, password=spec.password)
+        assert user is not None
+        assert list(user.groups.values_list("name", flat=True)) == [spec.group]
+        assert user.is_staff == (spec.group == "ops_admin")

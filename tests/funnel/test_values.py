@@ -1,0 +1,178 @@
+"""funnel/values.py: every rule of kpi-spec section 6, "Values, precisely" (never guess)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from funnel.values import (
+    BadValue,
+    parse_decimal,
+    parse_int,
+    parse_money,
+    parse_month_or_day,
+    parse_timestamp,
+)
+
+JST = ZoneInfo("Asia/Tokyo")
+UTC = dt.UTC
+
+
+def test_it_reads_z_as_utc() -> None:
+    parsed = parse_timestamp("2026-05-10T00:30:00Z")
+    assert parsed == dt.datetime(2026, 5, 10, 0, 30, tzinfo=UTC)
+    assert parsed.utcoffset() == dt.timedelta(0)
+
+
+def test_it_reads_an_explicit_offset() -> None:
+    parsed = parse_timestamp("2026-05-10T09:30:00+09:00")
+    assert parsed == dt.datetime(2026, 5, 10, 0, 30, tzinfo=UTC)
+    assert parsed.utcoffset() == dt.timedelta(hours=9)
+
+
+def test_it_reads_a_negative_offset() -> None:
+    assert parse_timestamp("2026-05-09T19:30:00-05:00") == dt.datetime(
+        2026, 5, 10, 0, 30, tzinfo=UTC
+    )
+
+
+def test_it_reads_a_timestamp_without_zone_as_company_time() -> None:
+    parsed = parse_timestamp("2026-05-10T09:30:00")
+    assert parsed.tzinfo is not None
+    assert parsed == dt.datetime(2026, 5, 10, 9, 30, tzinfo=JST)
+    assert parsed == dt.datetime(2026, 5, 10, 0, 30, tzinfo=UTC)
+
+
+def test_it_reads_a_space_instead_of_t_without_zone_as_company_time() -> None:
+    assert parse_timestamp("2026-05-10 09:30:00") == dt.datetime(2026, 5, 10, 9, 30, tzinfo=JST)
+
+
+def test_it_reads_fractional_seconds() -> None:
+    parsed = parse_timestamp("2026-05-10T09:30:00.123456+09:00")
+    assert parsed == dt.datetime(2026, 5, 10, 0, 30, 0, 123456, tzinfo=UTC)
+    assert parse_timestamp("2026-05-10T00:30:00.5Z").microsecond == 500000
+
+
+def test_it_reads_a_date_alone_as_midnight_company_time() -> None:
+    parsed = parse_timestamp("2026-05-10")
+    assert parsed == dt.datetime(2026, 5, 10, 0, 0, tzinfo=JST)
+    assert parsed == dt.datetime(2026, 5, 9, 15, 0, tzinfo=UTC)
+
+
+def test_it_keeps_jst_midnight_on_the_right_side_of_a_quarter_boundary() -> None:
+    last_second = parse_timestamp("2026-06-30T23:59:59+09:00")
+    first_moment = parse_timestamp("2026-06-30T15:00:00Z")
+    assert last_second < first_moment
+    assert first_moment == dt.datetime(2026, 7, 1, 0, 0, tzinfo=JST)
+
+
+def test_it_accepts_an_offset_just_under_24_hours() -> None:
+    parsed = parse_timestamp("2026-05-10T23:59:00+23:59")
+    assert parsed == dt.datetime(2026, 5, 10, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "04/05/2026",
+        "2026/05/10",
+        "10.05.2026",
+        "45123",
+        "45123.5",
+        "2026-02-30",
+        "2026-02-30T10:00:00",
+        "2026-13-01",
+        "2026-05-10T25:00:00",
+        "2026-05-10T09:30:00+24:00",
+        "2026-05-10T09:30:00+25:00",
+        "2026-05-10T09:30:00-24:00",
+        "2026-05-10T09:30:00+09:60",
+        "yesterday",
+        "n/a",
+        "TBD",
+        "2026年5月10日",
+        "May 10, 2026",
+    ],
+)
+def test_it_rejects_a_bad_timestamp(text: str) -> None:
+    with pytest.raises(BadValue) as raised:
+        parse_timestamp(text)
+    assert text in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1200000", Decimal("1200000")),
+        ("1,200,000", Decimal("1200000")),
+        ("¥1,200,000", Decimal("1200000")),
+        ("￥1,200,000", Decimal("1200000")),
+        ("1,200,000円", Decimal("1200000")),
+        ("￥1200000円", Decimal("1200000")),
+        ("0", Decimal("0")),
+        ("1234.5", Decimal("1234.5")),
+        (" 500 ", Decimal("500")),
+    ],
+)
+def test_it_reads_money(text: str, expected: Decimal) -> None:
+    assert parse_money(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "-1",
+        "-1,200,000",
+        "¥-500",
+        "30M",
+        "n/a",
+        "1,20,0",
+        "1,2000",
+        "12,00",
+        "1.200.000",
+        "$1200",
+        "1200 USD",
+        "1e6",
+        "",
+        "¥",
+        "円",
+    ],
+)
+def test_it_rejects_bad_money(text: str) -> None:
+    with pytest.raises(BadValue):
+        parse_money(text)
+
+
+def test_it_names_the_value_in_a_money_error() -> None:
+    with pytest.raises(BadValue) as raised:
+        parse_money("30M")
+    assert "30M" in str(raised.value)
+
+
+def test_it_reads_plain_decimals_and_rejects_the_rest() -> None:
+    assert parse_decimal("120") == Decimal("120")
+    assert parse_decimal("0.25") == Decimal("0.25")
+    for text in ("-1", "1,200", "abc", "25%"):
+        with pytest.raises(BadValue):
+            parse_decimal(text)
+
+
+def test_it_reads_whole_numbers_only() -> None:
+    assert parse_int("82") == 82
+    for text in ("82.5", "high", "8 2"):
+        with pytest.raises(BadValue):
+            parse_int(text)
+
+
+def test_it_dates_a_month_on_its_first_day() -> None:
+    assert parse_month_or_day("2026-05") == dt.date(2026, 5, 1)
+    assert parse_month_or_day("2026-05-10") == dt.date(2026, 5, 10)
+
+
+@pytest.mark.parametrize("text", ["2026-13", "2026-00", "2026-02-30", "05/2026", "May 2026", ""])
+def test_it_rejects_a_month_or_day_that_does_not_exist(text: str) -> None:
+    with pytest.raises(BadValue):
+        parse_month_or_day(text)
