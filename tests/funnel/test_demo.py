@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from funnel.choices import DEFAULT_SALES_CHANNEL_KEYS, DisqualifyReason, OpportunityStatus
 from funnel.demo import DEMO_USERS, DemoData, build_demo, load_demo
@@ -202,7 +203,7 @@ def test_loading_twice_changes_nothing() -> None:
 @pytest.mark.usefixtures("fast_passwords")
 def test_the_command_prints_counts_and_logins_that_work() -> None:
     out = StringIO()
-    call_command("load_demo", persons=SIZE, seed=7, today=TODAY, stdout=out)
+    call_command("load_demo", persons=SIZE, seed=7, today=TODAY, allow_production=True, stdout=out)
     printed = out.getvalue()
     assert "hubspot (ma)" in printed
     assert "salesforce (sfa)" in printed
@@ -213,3 +214,11 @@ def test_the_command_prints_counts_and_logins_that_work() -> None:
         assert user is not None
         assert list(user.groups.values_list("name", flat=True)) == [spec.group]
         assert user.is_staff == (spec.group == "ops_admin")
+
+
+@pytest.mark.django_db
+def test_it_refuses_production_without_the_flag(settings: Any) -> None:
+    settings.DEBUG = False
+    settings.EMBEDDED = False
+    with pytest.raises(CommandError, match="public"):
+        call_command("load_demo", persons=SIZE, seed=7, today=TODAY, stdout=StringIO())

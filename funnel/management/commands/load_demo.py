@@ -6,6 +6,7 @@ import datetime as dt
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
@@ -32,8 +33,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--today", type=_date, help="last day of the history + 1 (default: today, local)"
         )
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="load even though DEBUG is off on a configured database (public passwords!)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not (settings.DEBUG or settings.EMBEDDED or options["allow_production"]):
+            raise CommandError(
+                "refusing to load the demo (its passwords are public) on a configured "
+                "database with DEBUG off; set DEBUG=1 or pass --allow-production"
+            )
         if options["persons"] < MIN_PERSONS:
             raise CommandError(f"--persons must be at least {MIN_PERSONS}")
         today = options["today"] or timezone.localdate()
