@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from funnel.metrics.filters import FILTER_PARAMS
 from funnel.metrics.snapshot import json_ready, kpi_snapshot
 from funnel.metrics.tree import INPUT_KEYS
+from kpi_dashboard.access import DASHBOARD_ROLES, HasRole
 from kpi_dashboard.requests import BadQuestion, kpi_question
 
 _PARAMETERS = [
@@ -32,6 +33,9 @@ _PARAMETERS = [
 
 class KpiView(APIView):
     """GET /api/v1/kpis/: the same object as `manage.py kpis --format json`."""
+
+    permission_classes = [HasRole]
+    allowed_roles = DASHBOARD_ROLES
 
     @extend_schema(parameters=_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:

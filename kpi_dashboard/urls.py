@@ -1,15 +1,16 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from kpi_dashboard import api, views
+from kpi_dashboard import api
+from kpi_dashboard.views import dashboard, preferences
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", dashboard.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", preferences.set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/v1/kpis/", api.KpiView.as_view(), name="api-kpis"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),

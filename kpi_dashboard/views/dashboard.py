@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from funnel.metrics.snapshot import json_ready, kpi_snapshot
+from kpi_dashboard.access import DASHBOARD_ROLES, role_required
 from kpi_dashboard.presenters import home_context
 from kpi_dashboard.requests import BadQuestion, kpi_question
 
 
-@login_required
+@role_required(DASHBOARD_ROLES)
 def home(request: HttpRequest) -> HttpResponse:
     """The current quarter's KPIs for everyone (the full dashboard comes on top of this)."""
     try:
