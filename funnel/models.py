@@ -98,6 +98,14 @@ class Account(models.Model):
         return self.name
 
 
+class PersonQuerySet(models.QuerySet["Person"]):
+    def with_email(self) -> PersonQuerySet:
+        """Persons that have an email. Lookups by email must start here: the unique email
+        index is partial (email <> ''), and PostgreSQL only uses it when the query repeats
+        that condition (it cannot infer it from an IN list of more than 100 values)."""
+        return self.exclude(email_normalized="")
+
+
 class Person(models.Model):
     """One human, merged across sources by normalised email, else by linked source records.
 
@@ -135,6 +143,8 @@ class Person(models.Model):
     industry = models.CharField(_("industry"), max_length=100, blank=True)
     company_size = models.CharField(_("company size"), max_length=50, blank=True)
     owner = models.CharField(_("owner"), max_length=200, blank=True)
+
+    objects = PersonQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("person")

@@ -25,9 +25,9 @@ def resolve_person_ids(
         ).values_list("external_id", "person_id")
     )
     by_email = dict(
-        Person.objects.filter(email_normalized__in={e for e in emails if e}).values_list(
-            "email_normalized", "id"
-        )
+        Person.objects.with_email()
+        .filter(email_normalized__in={e for e in emails if e})
+        .values_list("email_normalized", "id")
     )
     return by_external_id, by_email
 
@@ -52,9 +52,9 @@ def link_waiting_records(
         if emails:
             waiting.filter(person_email_normalized__in=emails).update(
                 person_id=Subquery(
-                    Person.objects.filter(
-                        email_normalized=OuterRef("person_email_normalized")
-                    ).values("id")[:1]
+                    Person.objects.with_email()
+                    .filter(email_normalized=OuterRef("person_email_normalized"))
+                    .values("id")[:1]
                 )
             )
         if model is Opportunity:

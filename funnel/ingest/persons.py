@@ -158,7 +158,9 @@ def _ingest_batch(
     }
     emails = {v["email_normalized"] for v in values if v["email_normalized"]}
     person_by_email: dict[str, int] = dict(
-        Person.objects.filter(email_normalized__in=emails).values_list("email_normalized", "id")
+        Person.objects.with_email()
+        .filter(email_normalized__in=emails)
+        .values_list("email_normalized", "id")
     )
 
     new_persons: dict[str, dict[str, Any]] = {}  # key: email, or "#source:external_id" without one
