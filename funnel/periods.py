@@ -124,6 +124,33 @@ def next_quarter(period: Period) -> Period:
     return fiscal_quarter_of(period.end + dt.timedelta(days=1))
 
 
+def period_kind(period: Period) -> str:
+    """`quarter`, `month`, `year` or `custom` (explicit dates), read from the period's name."""
+    if _FYQ.match(period.name):
+        return "quarter"
+    if _FY.match(period.name):
+        return "year"
+    if _MONTH.match(period.name):
+        return "month"
+    return "custom"
+
+
+def previous_period(period: Period) -> Period:
+    """The period a KPI is compared with: the previous fiscal quarter, calendar month or
+    fiscal year; for explicit dates, the same number of days just before the start."""
+    kind = period_kind(period)
+    if kind == "quarter":
+        return previous_quarter(period)
+    if kind == "year":
+        return fiscal_year(fiscal_year_of(period.start) - 1)
+    if kind == "month":
+        year, month = _add_months(period.start.year, period.start.month, -1)
+        return calendar_month(year, month)
+    end = period.start - dt.timedelta(days=1)
+    start = end - dt.timedelta(days=period.days - 1)
+    return Period(f"{start.isoformat()}..{end.isoformat()}", start, end)
+
+
 def parse_period(name: str) -> Period:
     """`FY2026`, `FY2026Q1`, `2026-05`, or explicit dates `2026-04-01..2026-06-30`."""
     text = name.strip()

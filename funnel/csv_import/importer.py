@@ -23,6 +23,7 @@ from funnel import ingest
 from funnel.choices import SourceKind
 from funnel.csv_import.formats import IMPORT_ORDER, KINDS, FileKind, Record, Row, kind_of
 from funnel.csv_import.reader import FileProblem, open_csv
+from funnel.ingest.bulk import relax_commit_durability
 from funnel.records import IngestResult
 
 CHUNK_ROWS = 5000
@@ -121,6 +122,7 @@ def _import_one(source: Any, path: Path, kind: str | None, encoding: str | None)
         return file_report
     try:
         with transaction.atomic():
+            relax_commit_durability()
             _import_file(source, path, KINDS[file_report.kind], encoding, file_report)
     except FileProblem as problem:
         file_report.failed = True

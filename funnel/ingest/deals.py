@@ -54,7 +54,7 @@ def ingest_opportunities(source: Any, records: Sequence[OpportunityRecord]) -> I
         existing = {
             o.external_id: o
             for o in Opportunity.objects.filter(
-                source=source, external_id__in=[r.external_id for r in batch]
+                source=source, external_id__any=[r.external_id for r in batch]
             )
         }
         created: list[tuple[str, dict[str, Any]]] = []
@@ -144,7 +144,7 @@ def ingest_activities(source: Any, records: Sequence[ActivityRecord]) -> IngestR
         existing = {
             a.external_id: a
             for a in Activity.objects.filter(
-                source=source, external_id__in=[r.external_id for r in batch]
+                source=source, external_id__any=[r.external_id for r in batch]
             )
         }
         created: list[tuple[Any, ...]] = []

@@ -21,12 +21,12 @@ def resolve_person_ids(
     """Maps (external id within `source` -> person id, normalised email -> person id)."""
     by_external_id = dict(
         SourcePerson.objects.filter(
-            source=source, external_id__in={e for e in external_ids if e}
+            source=source, external_id__any={e for e in external_ids if e}
         ).values_list("external_id", "person_id")
     )
     by_email = dict(
         Person.objects.with_email()
-        .filter(email_normalized__in={e for e in emails if e})
+        .filter(email_normalized__any={e for e in emails if e})
         .values_list("email_normalized", "id")
     )
     return by_external_id, by_email
@@ -41,7 +41,7 @@ def link_waiting_records(
     model: type[Model]
     for model in (Opportunity, Activity):
         waiting = model._default_manager.filter(person__isnull=True)
-        by_id = waiting.filter(source=source, person_external_id__in=external_ids)
+        by_id = waiting.filter(source=source, person_external_id__any=external_ids)
         by_id.update(
             person_id=Subquery(
                 SourcePerson.objects.filter(
@@ -50,7 +50,7 @@ def link_waiting_records(
             )
         )
         if emails:
-            waiting.filter(person_email_normalized__in=emails).update(
+            waiting.filter(person_email_normalized__any=emails).update(
                 person_id=Subquery(
                     Person.objects.with_email()
                     .filter(email_normalized=OuterRef("person_email_normalized"))
@@ -59,13 +59,13 @@ def link_waiting_records(
             )
         if model is Opportunity:
             gained.update(
-                Opportunity.objects.filter(source=source, person_external_id__in=external_ids)
+                Opportunity.objects.filter(source=source, person_external_id__any=external_ids)
                 .exclude(person__isnull=True)
                 .values_list("person_id", flat=True)
             )
             if emails:
                 gained.update(
-                    Opportunity.objects.filter(person_email_normalized__in=emails)
+                    Opportunity.objects.filter(person_email_normalized__any=emails)
                     .exclude(person__isnull=True)
                     .values_list("person_id", flat=True)
                 )

@@ -65,13 +65,13 @@ class Dimensions:
         wanted = {name for name in names if name and name not in self.accounts}
         if not wanted:
             return
-        found = dict(Account.objects.filter(name__in=wanted).values_list("name", "id"))
+        found = dict(Account.objects.filter(name__any=wanted).values_list("name", "id"))
         missing = wanted - found.keys()
         if missing:
             Account.objects.bulk_create(
                 [Account(name=name) for name in sorted(missing)], ignore_conflicts=True
             )
-            found.update(Account.objects.filter(name__in=missing).values_list("name", "id"))
+            found.update(Account.objects.filter(name__any=missing).values_list("name", "id"))
         self.accounts.update(found)
 
     def channel_id(self, key: str) -> int | None:

@@ -153,13 +153,13 @@ def _ingest_batch(
     existing = {
         sp.external_id: sp
         for sp in SourcePerson.objects.filter(
-            source=source, external_id__in=[r.external_id for r in batch]
+            source=source, external_id__any=[r.external_id for r in batch]
         )
     }
     emails = {v["email_normalized"] for v in values if v["email_normalized"]}
     person_by_email: dict[str, int] = dict(
         Person.objects.with_email()
-        .filter(email_normalized__in=emails)
+        .filter(email_normalized__any=emails)
         .values_list("email_normalized", "id")
     )
 

@@ -41,33 +41,58 @@ COHORT_KEYS = (
 )
 
 
+def person_count_filters(window: Window) -> dict[str, Q]:
+    """The persons each count of section 3 counts: the one definition the aggregates
+    below and the record pages behind the numbers (metrics/records.py) both use."""
+    return {
+        "leads": window.within("lead_at"),
+        "mqls": window.within("mql_at"),
+        "sqls": window.within("sql_at"),
+    }
+
+
+def opportunity_count_filters(window: Window) -> dict[str, Q]:
+    """The opportunities each count of section 3 counts (won_amount sums `won_deals`)."""
+    closed = window.within("closed_at")
+    return {
+        "opportunities": window.within("created_at"),
+        "won_deals": closed & Q(status=OpportunityStatus.WON),
+        "lost_deals": closed & Q(status=OpportunityStatus.LOST),
+    }
+
+
+def person_cohort_filters(window: Window) -> dict[str, tuple[Q, Q]]:
+    """(cohort, converted) of each person cohort rate of section 4."""
+    return {
+        key: (window.within(cohort_field), window.reached(stage))
+        for key, (cohort_field, stage) in PERSON_COHORTS.items()
+    }
+
+
+def opportunity_cohort_filters(window: Window) -> dict[str, tuple[Q, Q]]:
+    """(cohort, converted) of `opportunity -> won`: won with closed_at <= as_of (section 4)."""
+    converted = Q(status=OpportunityStatus.WON) & Q(closed_at__lte=window.as_of)
+    return {"opportunity_to_won_rate": (window.within("created_at"), converted)}
+
+
 def person_aggregates(window: Window) -> dict[str, Expression]:
     aggregates: dict[str, Expression] = {
-        "leads": Count("pk", filter=window.within("lead_at")),
-        "mqls": Count("pk", filter=window.within("mql_at")),
-        "sqls": Count("pk", filter=window.within("sql_at")),
+        key: Count("pk", filter=rows) for key, rows in person_count_filters(window).items()
     }
-    for key, (cohort_field, stage) in PERSON_COHORTS.items():
-        aggregates[f"{key}__converted"] = Count(
-            "pk", filter=window.within(cohort_field) & window.reached(stage)
-        )
+    for key, (cohort, converted) in person_cohort_filters(window).items():
+        aggregates[f"{key}__converted"] = Count("pk", filter=cohort & converted)
     return aggregates
 
 
 def opportunity_aggregates(window: Window) -> dict[str, Expression]:
-    created = window.within("created_at")
-    closed = window.within("closed_at")
-    won = Q(status=OpportunityStatus.WON)
-    lost = Q(status=OpportunityStatus.LOST)
-    return {
-        "opportunities": Count("pk", filter=created),
-        "won_deals": Count("pk", filter=closed & won),
-        "lost_deals": Count("pk", filter=closed & lost),
-        "won_amount": Sum("amount", filter=closed & won),
-        "opportunity_to_won_rate__converted": Count(
-            "pk", filter=created & won & Q(closed_at__lte=window.as_of)
-        ),
+    counted = opportunity_count_filters(window)
+    aggregates: dict[str, Expression] = {
+        key: Count("pk", filter=rows) for key, rows in counted.items()
     }
+    aggregates["won_amount"] = Sum("amount", filter=counted["won_deals"])
+    for key, (cohort, converted) in opportunity_cohort_filters(window).items():
+        aggregates[f"{key}__converted"] = Count("pk", filter=cohort & converted)
+    return aggregates
 
 
 def web_visits(window: Window, filters: KpiFilters) -> int:
