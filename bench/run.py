@@ -21,6 +21,7 @@ step failed. The bench database is dropped at the end unless --keep is given.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -99,7 +100,23 @@ else:
             t0 = time.perf_counter()
             kpi_snapshot(p, **kwargs)
             times.append(time.perf_counter() - t0)
-        _out({{"first": first, "times": times, "called_with": label, "signature": names}})
+        from django.db import connection
+        queries = []
+        def _timed(execute, sql, params, many, context):
+            t0 = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                queries.append((time.perf_counter() - t0, sql))
+        with connection.execute_wrapper(_timed):
+            t0 = time.perf_counter()
+            kpi_snapshot(p, **kwargs)
+            traced = time.perf_counter() - t0
+        slowest = sorted(queries, key=lambda q: -q[0])[:12]
+        _out({{"first": first, "times": times, "called_with": label, "signature": names,
+              "traced_s": traced, "queries": len(queries),
+              "queries_s": sum(q[0] for q in queries),
+              "slowest": [[round(d, 4), q[:600]] for d, q in slowest]}})
 """
 
 
@@ -128,16 +145,34 @@ class Report:
     target_failures: list[str] = field(default_factory=list)
 
 
-def run_timed(args: list[str], env: dict[str, str], log: Path) -> Timed:
-    """Run a child in the project root; os.wait4 gives its own CPU time and peak RSS."""
+def run_timed(
+    args: list[str], env: dict[str, str], log: Path, profile: tuple[str, Path] | None = None
+) -> Timed:
+    """Run a child in the project root; os.wait4 gives its own CPU time and peak RSS.
+
+    With `profile` = (py-spy, output), py-spy attaches to the child (non-blocking, idle
+    samples kept, so waits on PostgreSQL count); the child's exit status stays its own."""
     out_path = log
     err_path = out_path.with_suffix(".stderr.log")
     with out_path.open("w", encoding="utf-8") as out, err_path.open("w", encoding="utf-8") as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=err)
+        proc = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=out, stderr=err, start_new_session=True
+        )
+        spy = None
+        if profile is not None:
+            py_spy, profile_out = profile
+            record = ["record", "--pid", str(proc.pid), "--idle", "--nonblocking", "--rate"]
+            spy = subprocess.Popen(
+                [py_spy, *record, "100", "--format", "raw", "-o", str(profile_out)],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
+        if spy is not None:
+            spy.wait(timeout=300)
     return Timed(
         args=args,
         returncode=proc.returncode,
@@ -246,14 +281,6 @@ class CpuMonitor:
 
 def find_py_spy() -> str | None:
     return shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
-
-
-def profiled(py_spy: str | None, out: Path, args: list[str]) -> list[str]:
-    """`args` under py-spy (collapsed stacks, idle samples kept: waits on PostgreSQL count)."""
-    if py_spy is None:
-        return args
-    record = ["record", "--idle", "--rate", "100", "--format", "raw", "-o", str(out), "--"]
-    return [py_spy, *record, *args]
 
 
 def summarise_profile(path: Path, top: int = 25) -> str:
@@ -388,6 +415,27 @@ def analyze(url: str) -> float:
     return time.perf_counter() - t0
 
 
+PRODUCT_DIRS = ("funnel", "integrations", "kpi_dashboard")
+
+
+def code_fingerprint() -> dict[str, str]:
+    """Which version of the product was measured (the tree has no commit to name yet)."""
+    digest = hashlib.sha256()
+    newest = 0.0
+    paths = [ROOT / "manage.py", *(p for d in PRODUCT_DIRS for p in (ROOT / d).rglob("*.py"))]
+    for path in sorted(paths):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+        newest = max(newest, path.stat().st_mtime)
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "git_head": head or "(no commit)",
+        "sources_sha256": digest.hexdigest()[:16],
+        "newest_source": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(newest)),
+    }
+
+
 def machine() -> dict[str, Any]:
     cpu_model = ""
     mem_gb = 0.0
@@ -467,6 +515,7 @@ def run(args: argparse.Namespace, report: Report) -> int:
     logs.mkdir(parents=True, exist_ok=True)
     figures = report.figures
 
+    code = code_fingerprint()
     data_dir, manifest = ensure_data(n, args.seed, args.regenerate)
     rows: dict[str, int] = manifest["rows"]
     total_rows = sum(rows.values())
@@ -493,7 +542,10 @@ def run(args: argparse.Namespace, report: Report) -> int:
     dbname = urlsplit(url).path.lstrip("/")
     with CpuMonitor(dbname) as monitor:
         imported = run_timed(
-            profiled(py_spy, logs / "import.pyspy.txt", import_args), env, logs / "import.log"
+            import_args,
+            env,
+            logs / "import.log",
+            None if py_spy is None else (py_spy, logs / "import.pyspy.txt"),
         )
     import_cpu = monitor.result(imported.cpu)
     print(imported.tail(12))
@@ -520,6 +572,12 @@ def run(args: argparse.Namespace, report: Report) -> int:
         print(f"FAILED: kpis (exit {bad[0].returncode})\n{bad[0].tail(40)}")
         return 1
     kpis_walls = [r.wall for r in kpis_runs]
+    # What Django's system checks cost each run (they import every URLconf and view module).
+    unchecked = [
+        run_timed([*kpis_args, "--skip-checks"], env, logs / f"kpis-skip-checks-{i}.log")
+        for i in range(args.runs)
+    ]
+    unchecked_walls = [r.wall for r in unchecked if r.returncode == 0]
     try:
         output = json.loads(kpis_runs[-1].stdout)
         diffs = check_counts(output.get("kpis", {}), manifest["expected_kpis"][PERIOD])
@@ -536,12 +594,13 @@ def run(args: argparse.Namespace, report: Report) -> int:
         in_process = {"skipped": f"snippet failed (exit {shell.returncode}): {shell.tail(5)}"}
 
     if py_spy is not None:
-        run_timed(profiled(py_spy, logs / "kpis.pyspy.txt", kpis_args), env, logs / "kpis-prof.log")
+        run_timed(kpis_args, env, logs / "kpis-prof.log", (py_spy, logs / "kpis.pyspy.txt"))
 
     import_rate = total_rows / imported.wall
     in_times: list[float] = in_process.get("times", [])
     figures.update(
         persons=n,
+        code=code,
         rows=rows,
         total_rows=total_rows,
         machine=machine(),
@@ -557,6 +616,7 @@ def run(args: argparse.Namespace, report: Report) -> int:
         tables={t: r for t, r, _ in tables},
         database_bytes=db_size,
         kpis_first_s=first.wall,
+        kpis_skip_checks_wall_s=unchecked_walls,
         analyze_s=analyze_s,
         kpis_wall_s=kpis_walls,
         kpis_cpu_s=[r.cpu for r in kpis_runs],
@@ -566,6 +626,11 @@ def run(args: argparse.Namespace, report: Report) -> int:
         count_check=diffs or "ok",
     )
     print_figures(report, n, tables, db_size, in_times)
+    slowest = figures["in_process"].get("slowest") or []
+    if slowest:
+        print("\nslowest SQL statements of one kpi_snapshot call (seconds, statement):")
+        for seconds, statement in slowest[:8]:
+            print(f"  {seconds:7.3f}  {statement[:300]}")
     if py_spy is not None:
         for name in ("import", "kpis"):
             print(f"\nprofile of {name} (py-spy, wall clock incl. waiting for PostgreSQL):")
@@ -595,6 +660,11 @@ def print_figures(
     m, db = f["machine"], f["postgresql"]
     print("\n" + "=" * 78)
     print(f"KPI Bridge benchmark: {n:,} persons, period {PERIOD}, as of {AS_OF}")
+    code = f["code"]
+    print(
+        f"code: git {code['git_head']}, sources sha256 {code['sources_sha256']} "
+        f"(newest file {code['newest_source']})"
+    )
     print(f"machine: nproc={m['nproc']}  {m['cpu']}  {m['memory_gb']} GB RAM  Python {m['python']}")
     print(
         f"PostgreSQL {db['server_version']} (shared_buffers={db['shared_buffers']}, "
@@ -628,6 +698,16 @@ def print_figures(
         f"  {'import rows/s':<44}{rate:>14,.0f}/s   target >= {TARGET_ROWS_PER_S:,}: "
         f"{verdict(ok_rate)}"
     )
+    backend_cpu = f["import_postgres_backend_cpu_s"]
+    if backend_cpu is not None and f["import_cpu_s"] + backend_cpu > 0:
+        # The importer and its backend take turns (one synchronous connection), so on an idle
+        # machine the wall clock is about the sum of their CPU times plus I/O waits.
+        busy_s = f["import_cpu_s"] + backend_cpu
+        f["import_rows_per_cpu_s"] = f["total_rows"] / busy_s
+        print(
+            f"  {'rows per CPU-s (Python + its backend)':<44}"
+            f"{f['import_rows_per_cpu_s']:>14,.0f}/s   (the rate on an idle machine, at best)"
+        )
     print(f"  {'database size after import':<44}{db_size / 1024**2:>13,.0f} MB")
     for table, rows, size in tables[:8]:
         print(f"    {table:<42}{rows:>12,} rows {size / 1024**2:>8,.0f} MB")
@@ -654,6 +734,12 @@ def print_figures(
         f"  {'kpis wall best / median':<44}{best:>9.3f} / {median:.3f} s   target <= "
         f"{TARGET_KPIS_S:g} s: {verdict(ok_wall)}"
     )
+    if f["kpis_skip_checks_wall_s"]:
+        sk = f["kpis_skip_checks_wall_s"]
+        print(
+            f"  {'  same with --skip-checks, best / median':<44}{min(sk):>9.3f} / "
+            f"{statistics.median(sk):.3f} s"
+        )
     ip = f["in_process"]
     ok_in: bool | None = None
     if in_times:
@@ -664,6 +750,11 @@ def print_figures(
             f"  {'kpi_snapshot in-process best / median':<44}{ib:>9.3f} / {im:.3f} s   target <= "
             f"{TARGET_KPIS_S:g} s: {verdict(ok_in)}"
         )
+        if "queries" in ip:
+            print(
+                f"  {'  SQL of one traced call':<44}{ip['queries']:>9} queries, "
+                f"{ip['queries_s']:.3f} s of {ip['traced_s']:.3f} s"
+            )
     else:
         print(f"  in-process timing skipped: {ip.get('skipped')}")
     print("-" * 78)

@@ -19,7 +19,8 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
@@ -31,7 +32,7 @@ REPORT_ROLES = EVERY_ROLE
 RECORD_ROLES = frozenset({MARKETING, SALES, OPS_ADMIN})
 ADMIN_ROLES = frozenset({OPS_ADMIN})
 
-View = TypeVar("View", bound=Callable[..., HttpResponse])
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 
 def roles_of(user: Any) -> frozenset[str]:
@@ -57,7 +58,7 @@ def role_required(roles: Iterable[str]) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @login_required
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not has_role(request.user, allowed):
                 raise PermissionDenied("Your account has no role that may open this page.")
             return view(request, *args, **kwargs)

@@ -7,6 +7,7 @@ Production: DATABASE_URL=postgres://..., REDIS_URL=redis://..., DEBUG=0 and a re
 from pathlib import Path
 
 import environ
+import plotly
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -114,7 +115,10 @@ if not 1 <= FISCAL_YEAR_START_MONTH <= 12:
     raise ImproperlyConfigured("FISCAL_YEAR_START_MONTH must be 1..12.")
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# plotly.js is served from our own static files (never a CDN): the installed plotly package's
+# package_data holds the plotly.min.js that matches the figures it builds.
+PLOTLY_JS_DIR = Path(plotly.__file__).resolve().parent / "package_data"
+STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/plotly", PLOTLY_JS_DIR)]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise serves collected files from here
 STORAGES = {

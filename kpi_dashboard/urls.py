@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from kpi_dashboard import api
@@ -12,6 +12,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", preferences.set_language, name="set_language"),
     path("admin/", admin.site.urls),
+    path("reports/", include("kpi_dashboard.reports_urls")),
+    path("records/", include("kpi_dashboard.records_urls")),
     path("api/v1/kpis/", api.KpiView.as_view(), name="api-kpis"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

@@ -1,24 +1,41 @@
-"""Pages. Views parse the request, call the one metrics entry point and render."""
+"""Pages. Views parse the request, call the metrics and render."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from funnel.metrics.snapshot import json_ready, kpi_snapshot
+from funnel.metrics.trend import comparison_as_of, shared_kpi_trend, trend_periods
+from funnel.periods import previous_period
 from kpi_dashboard.access import DASHBOARD_ROLES, role_required
-from kpi_dashboard.presenters import home_context
+from kpi_dashboard.charts import dashboard_charts
+from kpi_dashboard.presenters import (
+    dashboard_context,
+    error_context,
+    form_redirect,
+    page_params,
+)
 from kpi_dashboard.requests import BadQuestion, kpi_question
+
+TEMPLATE = "dashboard/home.html"
 
 
 @role_required(DASHBOARD_ROLES)
 def home(request: HttpRequest) -> HttpResponse:
-    """The current quarter's KPIs for everyone (the full dashboard comes on top of this)."""
+    """The shared dashboard: one page, both teams, one question in the URL (period, as_of,
+    filters, what-if), so a view is shared as a link."""
     try:
+        if (link := form_redirect(request.GET)) is not None:
+            return redirect(request.path + link)
         question = kpi_question(request.GET)
     except BadQuestion as exc:
-        return render(request, "home.html", {"error": str(exc)}, status=400)
-    snapshot = json_ready(
-        kpi_snapshot(question.period, question.as_of, question.filters, question.what_if)
-    )
-    return render(request, "home.html", home_context(snapshot))
+        return render(request, TEMPLATE, error_context(request.GET, str(exc)), status=400)
+    period, as_of, filters = question.period, question.as_of, question.filters
+    snapshot = json_ready(kpi_snapshot(period, as_of, filters, question.what_if))
+    trend = shared_kpi_trend(trend_periods(period, as_of), as_of, filters)
+    before = previous_period(period)
+    (previous,) = shared_kpi_trend([before], comparison_as_of(before, as_of), filters)
+    charts = dashboard_charts(snapshot, trend, period.name, page_params(question, request.GET))
+    context = dashboard_context(question, request.GET, snapshot, trend, previous, charts)
+    return render(request, TEMPLATE, context)
