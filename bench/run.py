@@ -377,6 +377,8 @@ def database_facts(url: str) -> dict[str, Any]:
             "synchronous_commit",
             "max_wal_size",
             "fsync",
+            "autovacuum",
+            "jit",
         ):
             cur.execute(sql.SQL("SHOW {}").format(sql.Identifier(setting)))
             facts[setting] = cur.fetchone()[0]
@@ -669,7 +671,8 @@ def print_figures(
     print(
         f"PostgreSQL {db['server_version']} (shared_buffers={db['shared_buffers']}, "
         f"work_mem={db['work_mem']}, synchronous_commit={db['synchronous_commit']}, "
-        f"fsync={db['fsync']}, max_wal_size={db['max_wal_size']})"
+        f"fsync={db['fsync']}, max_wal_size={db['max_wal_size']}, "
+        f"autovacuum={db['autovacuum']}, jit={db['jit']})"
     )
     print("-" * 78)
     for name, count in f["rows"].items():

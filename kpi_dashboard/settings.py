@@ -150,7 +150,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Shared sales and marketing KPIs (see docs: KPI specification).",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_PERMISSIONS": ["kpi_dashboard.access.HasRole"],
 }
 
 SESSION_COOKIE_HTTPONLY = True
