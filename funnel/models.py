@@ -176,7 +176,11 @@ class Person(models.Model):
 class SourcePerson(models.Model):
     """A person as one source holds it (a lead, contact or MA record), linked to its Person."""
 
-    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="person_records")
+    # No index of its own: the unique (source, external id) index leads with it, and a
+    # second one lures the planner into scanning a whole source during bulk imports.
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, related_name="person_records", db_index=False
+    )
     external_id = models.CharField(_("external id"), max_length=200)
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="source_records")
     email = models.CharField(_("email"), max_length=320, blank=True)
@@ -265,7 +269,11 @@ class StageEntry(models.Model):
 class Opportunity(models.Model):
     """An SFA opportunity (商談). Its primary person is resolved by ingest (spec section 2)."""
 
-    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="opportunities")
+    # No index of its own: the unique (source, external id) index leads with it, and a
+    # second one lures the planner into scanning a whole source during bulk imports.
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, related_name="opportunities", db_index=False
+    )
     external_id = models.CharField(_("external id"), max_length=200)
     person = models.ForeignKey(
         Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="opportunities"
@@ -307,8 +315,16 @@ class Opportunity(models.Model):
         indexes = [
             models.Index(fields=["created_at"], name="opportunity_created_at"),
             models.Index(fields=["closed_at"], name="opportunity_closed_at"),
-            models.Index(fields=["source", "person_external_id"], name="opportunity_person_ref"),
-            models.Index(fields=["person_email_normalized"], name="opportunity_person_email"),
+            models.Index(
+                fields=["source", "person_external_id"],
+                name="opportunity_person_ref",
+                condition=Q(person__isnull=True),
+            ),
+            models.Index(
+                fields=["person_email_normalized"],
+                name="opportunity_person_email",
+                condition=Q(person__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -337,10 +353,19 @@ class OpportunityChange(models.Model):
 class Activity(models.Model):
     """An MA activity (web visit, download, email open, ...); anonymous when person is empty."""
 
-    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="activities")
+    # No index of its own: the unique (source, external id) index leads with it, and a
+    # second one lures the planner into scanning a whole source during bulk imports.
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, related_name="activities", db_index=False
+    )
     external_id = models.CharField(_("external id"), max_length=200)
-    person = models.ForeignKey(
-        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    person = models.ForeignKey(  # indexed by activity_person_timeline
+        Person,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="activities",
+        db_index=False,
     )
     person_external_id = models.CharField(max_length=200, blank=True)
     person_email_normalized = models.CharField(max_length=320, blank=True)
@@ -362,8 +387,17 @@ class Activity(models.Model):
         indexes = [
             models.Index(fields=["type", "occurred_at"], name="activity_type_occurred"),
             models.Index(fields=["person", "occurred_at"], name="activity_person_timeline"),
-            models.Index(fields=["source", "person_external_id"], name="activity_person_ref"),
-            models.Index(fields=["person_email_normalized"], name="activity_person_email"),
+            # Only unlinked rows wait for their person: small partial indexes.
+            models.Index(
+                fields=["source", "person_external_id"],
+                name="activity_person_ref",
+                condition=Q(person__isnull=True),
+            ),
+            models.Index(
+                fields=["person_email_normalized"],
+                name="activity_person_email",
+                condition=Q(person__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -373,7 +407,11 @@ class Activity(models.Model):
 class CostEntry(models.Model):
     """Marketing cost of a day (or a month, dated on its first day) for a channel/campaign."""
 
-    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="costs")
+    # No index of its own: the unique (source, external id) index leads with it, and a
+    # second one lures the planner into scanning a whole source during bulk imports.
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, related_name="costs", db_index=False
+    )
     date = models.DateField(_("date"))
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="costs")
     campaign = models.CharField(_("campaign"), max_length=200, blank=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import Model, OuterRef, Subquery
+from django.db.models import Model, OuterRef, Q, Subquery
 
 from funnel.models import Activity, Opportunity, Person, SourcePerson
 
@@ -36,37 +36,35 @@ def link_waiting_records(
     source: Any, external_ids: Sequence[str], emails: Sequence[str]
 ) -> set[int]:
     """Link unlinked records that reference these new person records; returns the persons
-    that gained opportunities (their opportunity dates must be refreshed)."""
-    gained: set[int] = set()
+    that gained opportunities (their opportunity dates must be refreshed). Every query
+    here reads only unlinked rows, which the partial `*_person_ref/_email` indexes hold."""
+    by_reference = Q(source=source, person_external_id__any=external_ids)
+    by_email = Q(person_email_normalized__any=emails) if emails else Q(pk__in=[])
+    person_of_reference = Subquery(
+        SourcePerson.objects.filter(
+            source=source, external_id=OuterRef("person_external_id")
+        ).values("person_id")[:1]
+    )
+    person_of_email = Subquery(
+        Person.objects.with_email()
+        .filter(email_normalized=OuterRef("person_email_normalized"))
+        .values("id")[:1]
+    )
+    waiting_opportunities = list(
+        Opportunity.objects.filter(by_reference | by_email, person__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
     model: type[Model]
     for model in (Opportunity, Activity):
         waiting = model._default_manager.filter(person__isnull=True)
-        by_id = waiting.filter(source=source, person_external_id__any=external_ids)
-        by_id.update(
-            person_id=Subquery(
-                SourcePerson.objects.filter(
-                    source=source, external_id=OuterRef("person_external_id")
-                ).values("person_id")[:1]
-            )
-        )
+        waiting.filter(by_reference).update(person_id=person_of_reference)
         if emails:
-            waiting.filter(person_email_normalized__any=emails).update(
-                person_id=Subquery(
-                    Person.objects.with_email()
-                    .filter(email_normalized=OuterRef("person_email_normalized"))
-                    .values("id")[:1]
-                )
-            )
-        if model is Opportunity:
-            gained.update(
-                Opportunity.objects.filter(source=source, person_external_id__any=external_ids)
-                .exclude(person__isnull=True)
-                .values_list("person_id", flat=True)
-            )
-            if emails:
-                gained.update(
-                    Opportunity.objects.filter(person_email_normalized__any=emails)
-                    .exclude(person__isnull=True)
-                    .values_list("person_id", flat=True)
-                )
-    return gained
+            waiting.filter(by_email).update(person_id=person_of_email)
+    if not waiting_opportunities:
+        return set()
+    return set(
+        Opportunity.objects.filter(pk__in=waiting_opportunities, person__isnull=False).values_list(
+            "person_id", flat=True
+        )
+    )
