@@ -60,7 +60,7 @@ def _layout(height: int) -> dict[str, Any]:
     }
 
 
-def funnel_figure(kpis: dict[str, Any], params: Mapping[str, str]) -> dict[str, Any] | None:
+def funnel_figure(kpis: dict[str, Any], params: Mapping[str, str] | None) -> dict[str, Any] | None:
     """Entries of each stage in the period; None when the period has none at all. Each bar
     carries the link to its records (the script opens it on a click)."""
     values = [kpis.get(key) or 0 for key, _colour in FUNNEL_STAGES]
@@ -219,7 +219,10 @@ def trend_figures(trend: list[dict[str, Any]], selected: str) -> dict[str, Any] 
 
 
 def dashboard_charts(
-    snapshot: dict[str, Any], trend: list[dict[str, Any]], selected: str, params: Mapping[str, str]
+    snapshot: dict[str, Any],
+    trend: list[dict[str, Any]],
+    selected: str,
+    params: Mapping[str, str] | None,
 ) -> dict[str, Any]:
     return {
         "funnel": funnel_figure(snapshot["kpis"], params),

@@ -146,10 +146,13 @@ def page_params(question: KpiQuestion, params: Mapping[str, str]) -> dict[str, s
     return result
 
 
-def records_url(kpi: str, params: Mapping[str, str], channel: str | None = None) -> str | None:
-    """The record list behind a count, or None for a KPI that is not a count of records."""
+def records_url(
+    kpi: str, params: Mapping[str, str] | None, channel: str | None = None
+) -> str | None:
+    """The record list behind a count, or None for a KPI that is not a count of records,
+    or when `params` is None: the viewer may not open record pages (no link to a 403)."""
     target = RECORDS_OF_KPI.get(kpi)
-    if target is None:
+    if target is None or params is None:
         return None
     kind, records_kpi = target
     query = {**params, "kpi": records_kpi}
@@ -344,7 +347,7 @@ def status_label(status: str | None) -> str:
 def kpi_card(
     key: str,
     snapshot: dict[str, Any],
-    params: Mapping[str, str],
+    params: Mapping[str, str] | None,
     previous: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     value = snapshot["kpis"].get(key)
@@ -365,7 +368,7 @@ def kpi_card(
 # --- funnel, tree, channels ---------------------------------------------------------------
 
 
-def stage_rows(snapshot: dict[str, Any], params: Mapping[str, str]) -> list[dict[str, Any]]:
+def stage_rows(snapshot: dict[str, Any], params: Mapping[str, str] | None) -> list[dict[str, Any]]:
     rows = []
     for rate_key, days_key in STAGE_PAIRS:
         cohort = snapshot["cohorts"][rate_key]
@@ -392,7 +395,7 @@ def reason_text(reason: str | None) -> str:
     return str(TREE_REASONS.get(reason, reason))
 
 
-def tree_rows(tree: dict[str, Any], params: Mapping[str, str]) -> list[dict[str, Any]]:
+def tree_rows(tree: dict[str, Any], params: Mapping[str, str] | None) -> list[dict[str, Any]]:
     """Each node; a missing input's reason is said once, on the node it nulls first."""
     rows = []
     said = None
@@ -450,7 +453,7 @@ def _sort_value(value: Any) -> str:
 
 
 def channel_rows(
-    by_channel: dict[str, Any], names: dict[str, str], params: Mapping[str, str]
+    by_channel: dict[str, Any], names: dict[str, str], params: Mapping[str, str] | None
 ) -> list[dict[str, Any]]:
     """One row per channel, the channels that won the most first (the article's question:
     which channel did won deals come from); unknown last."""
@@ -486,7 +489,7 @@ def channel_rows(
     return rows
 
 
-def channel_totals(kpis: dict[str, Any], params: Mapping[str, str]) -> list[dict[str, Any]]:
+def channel_totals(kpis: dict[str, Any], params: Mapping[str, str] | None) -> list[dict[str, Any]]:
     return [
         {"key": key, "text": format_value(key, kpis.get(key)), "href": records_url(key, params)}
         for key, _label in CHANNEL_COLUMNS
@@ -497,12 +500,12 @@ def channel_totals(kpis: dict[str, Any], params: Mapping[str, str]) -> list[dict
 
 
 def trend_rows(
-    trend: list[dict[str, Any]], selected: str, params: Mapping[str, str]
+    trend: list[dict[str, Any]], selected: str, params: Mapping[str, str] | None
 ) -> list[dict[str, Any]]:
     rows = []
     for point in trend:
         name = point["period"].name
-        here = {**params, "period": name}
+        here = None if params is None else {**params, "period": name}
         rows.append(
             {
                 "period": name,
@@ -564,10 +567,12 @@ def dashboard_context(
     trend: list[dict[str, Any]],
     previous: dict[str, Any],
     charts: dict[str, Any],
+    records_visible: bool = True,
 ) -> dict[str, Any]:
     """Everything the dashboard template shows, from a JSON-ready snapshot."""
     names = channel_names()
-    links = page_params(question, params)
+    page = page_params(question, params)
+    links = page if records_visible else None
     tree = snapshot["tree"]
     elapsed = float(tree["elapsed_share"])
     return {
@@ -617,5 +622,5 @@ def dashboard_context(
         "trend_monthly": period_kind(question.period) == "month",
         "trend_columns": [KPI_LABELS[k] for k in TREND_KPIS],
         "charts": charts,
-        "config": script_config(snapshot, question, links),
+        "config": script_config(snapshot, question, page),
     }

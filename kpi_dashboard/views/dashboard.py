@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from funnel.metrics.snapshot import json_ready, kpi_snapshot
 from funnel.metrics.trend import comparison_as_of, shared_kpi_trend, trend_periods
 from funnel.periods import previous_period
-from kpi_dashboard.access import DASHBOARD_ROLES, role_required
+from kpi_dashboard.access import DASHBOARD_ROLES, RECORD_ROLES, has_role, role_required
 from kpi_dashboard.charts import dashboard_charts
 from kpi_dashboard.presenters import (
     dashboard_context,
@@ -36,6 +36,10 @@ def home(request: HttpRequest) -> HttpResponse:
     trend = shared_kpi_trend(trend_periods(period, as_of), as_of, filters)
     before = previous_period(period)
     (previous,) = shared_kpi_trend([before], comparison_as_of(before, as_of), filters)
-    charts = dashboard_charts(snapshot, trend, period.name, page_params(question, request.GET))
-    context = dashboard_context(question, request.GET, snapshot, trend, previous, charts)
+    records_visible = has_role(request.user, RECORD_ROLES)
+    links = page_params(question, request.GET) if records_visible else None
+    charts = dashboard_charts(snapshot, trend, period.name, links)
+    context = dashboard_context(
+        question, request.GET, snapshot, trend, previous, charts, records_visible
+    )
     return render(request, TEMPLATE, context)

@@ -32,6 +32,7 @@ DESKTOP = {"width": 1280, "height": 900}
 # Chromium's own request for /favicon.ico: test_the_pages_have_a_favicon checks it, once.
 IGNORED = (re.compile(r"status of 404 .*\(https?://[^)]*/favicon\.ico\)$"),)
 
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
@@ -44,9 +45,7 @@ def browser() -> Iterator[Any]:
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-            )
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             yield chromium
             chromium.close()
     finally:

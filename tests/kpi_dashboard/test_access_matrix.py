@@ -21,6 +21,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db.models import Model
 from django.http import HttpResponseBase
@@ -154,7 +155,7 @@ ADMIN_MODEL_ACTIONS = ("changelist", "add", "change", "history", "delete", "obje
 
 
 def admin_model_rules(model: type[Model]) -> dict[str, Rule]:
-    """The rule of each admin page of one registered model, keyed like `pattern_keys`."""
+    """The rule of each admin page of one registered model, keyed like `pattern_key`."""
     label = model._meta.label_lower
     ops = model._meta.app_label in OPS_ADMIN_APPS
     read_only = label in READ_ONLY_HISTORY
@@ -305,11 +306,12 @@ def url_of(pattern: Pattern, data: Dataset) -> str:
     if found is not None:
         model, action = found
         meta = model._meta
+        pk = data.objects[meta.label_lower]
         if action == "object":
-            return f"/admin/{meta.app_label}/{meta.model_name}/{data.objects[key.split(':')[0]]}/"
-        args = [data.objects[meta.label_lower]] if action in ("change", "history", "delete") else []
-        return reverse(f"admin:{meta.app_label}_{meta.model_name}_{action}", args=args)
-    args: dict[str, Any] = {
+            return f"/admin/{meta.app_label}/{meta.model_name}/{pk}/"
+        ids = [pk] if action in ("change", "history", "delete") else []
+        return reverse(f"admin:{meta.app_label}_{meta.model_name}_{action}", args=ids)
+    kwargs: dict[str, Any] = {
         "reports:quarterly": {"period": PERIOD},
         "reports:quarterly-pdf": {"period": PERIOD},
         "reports:quarterly-xlsx": {"period": PERIOD},
@@ -319,21 +321,15 @@ def url_of(pattern: Pattern, data: Dataset) -> str:
         "admin:app_list": {"app_label": "funnel"},
         "admin:auth_user_password_change": {"id": data.objects["auth.user"]},
         "admin:view_on_site": {
-            "content_type_id": _content_type_id(Person),
+            "content_type_id": ContentType.objects.get_for_model(Person).pk,
             "object_id": data.person_id,
         },
     }
     if key == ADMIN_CATCH_ALL:
         return "/admin/no-such-page/"
     if key.startswith("admin:"):
-        return reverse(key, kwargs=args.get(key))
-    return reverse(key, kwargs=args.get(key)) + QUESTION
-
-
-def _content_type_id(model: type[Model]) -> int:
-    from django.contrib.contenttypes.models import ContentType
-
-    return ContentType.objects.get_for_model(model).pk
+        return reverse(key, kwargs=kwargs.get(key))
+    return reverse(key, kwargs=kwargs.get(key)) + QUESTION
 
 
 # --- what each role should get ------------------------------------------------------------
@@ -535,4 +531,3 @@ def test_an_inactive_user_is_treated_as_logged_out(users: dict[str, User]) -> No
 
 def test_the_groups_of_the_matrix_exist() -> None:
     assert set(Group.objects.values_list("name", flat=True)) >= EVERY_ROLE
-
