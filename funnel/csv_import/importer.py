@@ -24,9 +24,12 @@ from funnel.choices import SourceKind
 from funnel.csv_import.formats import IMPORT_ORDER, KINDS, FileKind, Record, Row, kind_of
 from funnel.csv_import.reader import FileProblem, open_csv
 from funnel.ingest.bulk import relax_commit_durability
+from funnel.ingest.deals import ActivityBulkLoad
 from funnel.records import IngestResult
 
 CHUNK_ROWS = 5000
+# From this many rows an activities file is loaded with lookups read once (ActivityBulkLoad).
+BULK_ROWS = 20_000
 
 _WRITERS: dict[str, Callable[[Any, Sequence[Any]], IngestResult]] = {
     "persons": ingest.ingest_persons,
@@ -153,6 +156,8 @@ def _import_file(
             + ", ".join(unknown)
         )
     write = _WRITERS[kind.name]
+    if kind.name == "activities" and csv_file.text.count("\n") > BULK_ROWS:
+        write = ActivityBulkLoad(source)
     seen: dict[Any, int] = {}
     chunk: list[Record] = []
     for number, fields in csv_file.rows():
