@@ -25,10 +25,11 @@ from funnel.csv_import.formats import IMPORT_ORDER, KINDS, FileKind, Record, Row
 from funnel.csv_import.reader import FileProblem, open_csv
 from funnel.ingest.bulk import relax_commit_durability
 from funnel.ingest.deals import ActivityBulkLoad
+from funnel.ingest.persons import PersonBulkLoad
 from funnel.records import IngestResult
 
 CHUNK_ROWS = 5000
-# From this many rows an activities file is loaded with lookups read once (ActivityBulkLoad).
+# From this many rows a persons or activities file is loaded with its lookups read once.
 BULK_ROWS = 20_000
 
 _WRITERS: dict[str, Callable[[Any, Sequence[Any]], IngestResult]] = {
@@ -156,8 +157,11 @@ def _import_file(
             + ", ".join(unknown)
         )
     write = _WRITERS[kind.name]
-    if kind.name == "activities" and csv_file.text.count("\n") > BULK_ROWS:
-        write = ActivityBulkLoad(source)
+    if csv_file.text.count("\n") > BULK_ROWS:
+        if kind.name == "activities":
+            write = ActivityBulkLoad(source)
+        elif kind.name == "persons":
+            write = PersonBulkLoad(source)
     seen: dict[Any, int] = {}
     chunk: list[Record] = []
     for number, fields in csv_file.rows():

@@ -95,12 +95,35 @@ def disqualify_reason_code(text: str) -> str:
     return _REASONS.get(key) or _REASONS.get(text.strip().lower()) or DisqualifyReason.OTHER
 
 
-def ingest_persons(source: Any, records: Sequence[PersonRecord]) -> IngestResult:
+class PersonBulkLoad:
+    """One large import of persons (one file, one transaction): the source's external ids,
+    every email and whether any record waits for its person are read once, so batches that
+    hold only new persons skip their lookups. Kept current with what the load writes."""
+
+    def __init__(self, source: Any) -> None:
+        self.known_ids: set[str] = set(
+            SourcePerson.objects.filter(source=source).values_list("external_id", flat=True)
+        )
+        self.known_emails: set[str] = set(
+            Person.objects.with_email().values_list("email_normalized", flat=True)
+        )
+        self.records_wait = (
+            Opportunity.objects.filter(person__isnull=True).exists()
+            or Activity.objects.filter(person__isnull=True).exists()
+        )
+
+    def __call__(self, source: Any, records: Sequence[PersonRecord]) -> IngestResult:
+        return ingest_persons(source, records, self)
+
+
+def ingest_persons(
+    source: Any, records: Sequence[PersonRecord], load: PersonBulkLoad | None = None
+) -> IngestResult:
     """Upsert `records` of `source`; idempotent, keeps stage history, merges identities."""
     result = IngestResult()
     dims = Dimensions()
     for batch in chunks(records):
-        _ingest_batch(source, batch, dims, result)
+        _ingest_batch(source, batch, dims, result, load)
     return result
 
 
@@ -144,23 +167,37 @@ def _new_person(values: dict[str, Any], account_id: int | None) -> dict[str, Any
 
 
 def _ingest_batch(
-    source: Any, batch: Sequence[PersonRecord], dims: Dimensions, result: IngestResult
+    source: Any,
+    batch: Sequence[PersonRecord],
+    dims: Dimensions,
+    result: IngestResult,
+    load: PersonBulkLoad | None = None,
 ) -> None:
     dims.load_channels(r.channel for r in batch)
     dims.load_campaigns((r.channel, r.campaign) for r in batch)
     dims.load_accounts(r.company for r in batch)
     values = [_record_values(r, dims) for r in batch]
-    existing = {
-        sp.external_id: sp
-        for sp in SourcePerson.objects.filter(
-            source=source, external_id__any=[r.external_id for r in batch]
-        )
-    }
+    stored_ids = [r.external_id for r in batch]
     emails = {v["email_normalized"] for v in values if v["email_normalized"]}
-    person_by_email: dict[str, int] = dict(
-        Person.objects.with_email()
-        .filter(email_normalized__any=emails)
-        .values_list("email_normalized", "id")
+    if load is not None:
+        stored_ids = [i for i in stored_ids if i in load.known_ids]
+        emails = emails & load.known_emails
+    existing = (
+        {
+            sp.external_id: sp
+            for sp in SourcePerson.objects.filter(source=source, external_id__any=stored_ids)
+        }
+        if stored_ids
+        else {}
+    )
+    person_by_email: dict[str, int] = (
+        dict(
+            Person.objects.with_email()
+            .filter(email_normalized__any=emails)
+            .values_list("email_normalized", "id")
+        )
+        if emails
+        else {}
     )
 
     new_persons: dict[str, dict[str, Any]] = {}  # key: email, or "#source:external_id" without one
@@ -274,11 +311,17 @@ def _ingest_batch(
     written = [(external_id, value) for external_id, _, value, _ in pending]
     merged_into = _merge_orphans({old: person_id(t) for old, t in moved_from.items()})
     refresh_persons((dirty - merged_into.keys()) | set(merged_into.values()))
-    linked = link_waiting_records(
-        source,
-        [external_id for external_id, _ in written],
-        [value["email_normalized"] for _, value in written if value["email_normalized"]],
-    )
+    written_emails = [
+        value["email_normalized"] for _, value in written if value["email_normalized"]
+    ]
+    if load is not None:
+        load.known_ids.update(external_id for external_id, _ in written)
+        load.known_emails.update(written_emails)
+    linked: set[int] = set()
+    if load is None or load.records_wait:
+        linked = link_waiting_records(
+            source, [external_id for external_id, _ in written], written_emails
+        )
     refresh_opportunity_dates(linked | set(merged_into.values()))
 
 

@@ -3,6 +3,7 @@ batch-by-batch path, including links, unlinked counts, re-import and changed row
 
 from __future__ import annotations
 
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,30 @@ def test_it_updates_a_changed_row(tmp_path: Path, path_kind: str) -> None:
     counts = _run(tmp_path, ACTIVITIES.replace("/pricing", "/pricing/enterprise"))
     assert (counts["created"], counts["updated"], counts["unchanged"]) == (0, 1, 3)
     assert Activity.objects.get(external_id="A1").detail == "/pricing/enterprise"
+
+
+@pytest.mark.django_db
+def test_it_merges_and_links_persons_the_same_on_both_paths(tmp_path: Path, path_kind: str) -> None:
+    from django.core.management import call_command
+
+    from funnel.models import Opportunity, Person
+
+    sfa = tmp_path / "sfa"
+    sfa.mkdir()
+    (sfa / "opportunities.csv").write_text(
+        "external_id,person_external_id,amount,created_at,status\n"
+        "O1,L1,1000000,2026-05-10T10:00:00+09:00,open\n"
+    )
+    call_command("import_csv", str(sfa), source="sfa", stdout=StringIO())
+    (sfa / "persons.csv").write_text(
+        "external_id,email,created_at\n"
+        "L1, TARO@example.jp ,2026-05-03T10:00:00+09:00\n"
+        "L2,taro@EXAMPLE.jp,2026-05-04T10:00:00+09:00\n"
+    )
+    call_command("import_csv", str(sfa / "persons.csv"), source="sfa", stdout=StringIO())
+    _run(tmp_path, ACTIVITIES)  # the MA persons: taro merges with the SFA person
+    taro = Person.objects.get(email_normalized="taro@example.jp")
+    assert Person.objects.count() == 2  # taro (L1, L2, P1) and hanako
+    assert taro.source_records.count() == 3
+    assert Opportunity.objects.get(external_id="O1").person_id == taro.pk
+    assert taro.opportunity_at is not None
