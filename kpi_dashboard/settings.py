@@ -20,10 +20,11 @@ environ.Env.read_env(BASE_DIR / ".env")
 DEBUG = env.bool("DEBUG", default=False)
 EMBEDDED_SECRET_KEY = "embedded-mode-only-not-a-secret"  # noqa: S105 - refused in production
 SECRET_KEY = env.str("SECRET_KEY", default=EMBEDDED_SECRET_KEY)
-EMBEDDED = "DATABASE_URL" not in env
+# Embedded: the SQLite file database (default, or an explicit sqlite:// URL); never production.
+EMBEDDED = env.str("DATABASE_URL", default="sqlite://").startswith("sqlite")
 if SECRET_KEY == EMBEDDED_SECRET_KEY and not (DEBUG or EMBEDDED):
     raise ImproperlyConfigured(
-        "SECRET_KEY must be set when DEBUG is off and a DATABASE_URL is set."
+        "SECRET_KEY must be set when DEBUG is off and DATABASE_URL names a database server."
     )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
