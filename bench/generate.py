@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import hashlib
 import json
 import math
 import random
@@ -409,6 +410,7 @@ def generate(persons: int, out: Path, seed: int) -> dict[str, object]:
         },
         "expected_kpis": {qnames[k]: tally[k] for k in range(len(QUARTERS))},
         "generated_seconds": round(time.perf_counter() - started, 2),
+        "generator_sha256": generator_fingerprint(),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return manifest
@@ -507,6 +509,11 @@ def _write_targets(path: Path, tally: list[dict[str, int]], qnames: list[str]) -
         w.writerow(TARGET_COLUMNS)
         w.writerows(rows)
     return len(rows)
+
+
+def generator_fingerprint() -> str:
+    """Data made by another version of this script is not reused (bench/run.py checks it)."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 
 
 def main(argv: list[str] | None = None) -> int:

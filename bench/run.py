@@ -39,7 +39,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import psycopg2
-from generate import generate
+from generate import generate, generator_fingerprint
 from psycopg2 import sql
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -320,7 +320,12 @@ def ensure_data(persons: int, seed: int, regenerate: bool) -> tuple[Path, dict[s
     if not regenerate and manifest_path.exists():
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         complete = all((target / name).exists() for name in CSV_FILES)
-        if complete and manifest.get("persons") == persons and manifest.get("seed") == seed:
+        same = (
+            manifest.get("persons") == persons
+            and manifest.get("seed") == seed
+            and manifest.get("generator_sha256") == generator_fingerprint()
+        )
+        if complete and same:
             print(f"data: reusing {target.relative_to(ROOT)}/ (seed {seed})")
             return target, manifest
     tmp = OUT_DIR / f"{persons}.partial"
