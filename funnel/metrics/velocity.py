@@ -15,8 +15,7 @@ from django.db.models import Q, QuerySet
 
 from funnel.choices import OpportunityStatus
 from funnel.metrics.durations import MedianDays, median_days, medians_in_database
-from funnel.metrics.filters import KpiFilters
-from funnel.metrics.window import Window, opportunity_rows, person_rows
+from funnel.metrics.window import Window
 
 
 @dataclass(frozen=True)
@@ -80,17 +79,3 @@ def medians_apart(
     return {
         key: median_days(rows.filter(m.rows(window)), m.start, m.end) for key, m in medians.items()
     }
-
-
-def velocity(window: Window, filters: KpiFilters) -> dict[str, float | None]:
-    """The five velocity keys of section 4, on their own."""
-    result = medians_apart(window, person_rows(window, filters), PERSON_MEDIANS)
-    result.update(medians_apart(window, opportunity_rows(window, filters), OPPORTUNITY_MEDIANS))
-    return {key: result[key] for key in VELOCITY_KEYS}
-
-
-def sales_cycle_days(window: Window, filters: KpiFilters) -> float | None:
-    rows = opportunity_rows(window, filters)
-    return medians_apart(
-        window, rows, {"sales_cycle_days": OPPORTUNITY_MEDIANS["sales_cycle_days"]}
-    )["sales_cycle_days"]
