@@ -31,9 +31,32 @@ def _tz() -> ZoneInfo:
     return ZoneInfo(settings.COMPANY_TIME_ZONE)
 
 
+def _canonical_timestamp(value: str) -> dt.datetime | None:
+    """The two shapes exports write nearly always, 2026-05-10T09:30:00Z and
+    2026-05-10T09:30:00+09:00, read without the regular expression (an import parses
+    millions of them); None for anything else, which takes the full rules below."""
+    zulu = len(value) == 20 and value[19] == "Z"
+    offset = (
+        len(value) == 25
+        and value[19] in "+-"
+        and value[22] == ":"
+        and value[20:22] < "24"
+        and value[23:25] < "60"
+    )
+    if (zulu or offset) and value[10] == "T" and value.isascii():
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
 def parse_timestamp(text: str) -> dt.datetime:
     """ISO 8601 with `Z`, an offset, or no zone (company time); a date alone is its 00:00."""
     value = text.strip()
+    fast = _canonical_timestamp(value)
+    if fast is not None:
+        return fast
     match = _TIMESTAMP.match(value)
     if not match:
         raise BadValue(f"'{text}' is not an ISO 8601 timestamp (e.g. 2026-05-10T09:30:00+09:00)")

@@ -11,26 +11,55 @@ The rule for bad input, one for the whole product:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from funnel import ingest
 from funnel.choices import SourceKind
-from funnel.csv_import.formats import IMPORT_ORDER, KINDS, FileKind, Record, Row, kind_of
-from funnel.csv_import.reader import FileProblem, open_csv
-from funnel.ingest.bulk import relax_commit_durability
+from funnel.csv_import.formats import IMPORT_ORDER, KINDS, FileKind, Record, kind_of
+from funnel.csv_import.reader import FileProblem
+from funnel.csv_import.reading import FileRead, Plan, Reader
+from funnel.ingest.bulk import relax_commit_durability, vacuum_analyze
 from funnel.ingest.deals import ActivityBulkLoad
 from funnel.ingest.persons import PersonBulkLoad
+from funnel.ingest.staging import (
+    StagedActivities,
+    StagedLoad,
+    StagedOpportunities,
+    StagedPersons,
+)
 from funnel.records import IngestResult
 
+logger = logging.getLogger(__name__)
 CHUNK_ROWS = 5000
-# From this many rows a persons or activities file is loaded with its lookups read once.
+# From this many rows a persons, opportunities or activities file is a bulk load: on
+# PostgreSQL staged in a temporary table and written set-based (ingest/staging.py),
+# elsewhere with its lookups read once.
 BULK_ROWS = 20_000
+_STAGED: dict[str, type[StagedLoad]] = {
+    "persons": StagedPersons,
+    "opportunities": StagedOpportunities,
+    "activities": StagedActivities,
+}
+_BULK: dict[str, Callable[[Any], Callable[[Any, Sequence[Any]], IngestResult]]] = {
+    "persons": PersonBulkLoad,
+    "activities": ActivityBulkLoad,
+}
+# Tables each kind writes (and the tables of records it links): analyzed after an import.
+_TABLES = {
+    "persons": ("funnel_person", "funnel_sourceperson", "funnel_stageentry"),
+    "opportunities": ("funnel_opportunity", "funnel_opportunitychange", "funnel_person"),
+    "activities": ("funnel_activity",),
+    "costs": ("funnel_costentry",),
+    "targets": ("funnel_target",),
+}
 
 _WRITERS: dict[str, Callable[[Any, Sequence[Any]], IngestResult]] = {
     "persons": ingest.ingest_persons,
@@ -51,6 +80,7 @@ class FileReport:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     failed: bool = False  # a file problem: nothing imported
+    seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -100,34 +130,66 @@ def import_csv_files(
     encoding: str | None = None,
 ) -> ImportReport:
     report = ImportReport(dry_run=dry_run)
+    staging = connection.vendor == "postgresql"
+    plans = [(path, _plan(path, kind, encoding, staging)) for path in collect_files(paths, kind)]
+    reader = Reader(plans, CHUNK_ROWS)
     try:
         # A dry run sees its own files (opportunities find the persons of the same run)
         # and is rolled back as a whole at the end; a real run commits file by file.
         with transaction.atomic() if dry_run else nullcontext():
             source = ingest.get_or_create_source(source_name, SourceKind.CSV)
-            for path in collect_files(paths, kind):
-                report.files.append(_import_one(source, path, kind, encoding))
+            for index, (path, plan) in enumerate(plans):
+                started = time.perf_counter()
+                report.files.append(_import_one(source, path, plan, reader.events(index)))
+                report.files[-1].seconds = time.perf_counter() - started
             if dry_run:
                 raise _DryRunRollback
     except _DryRunRollback:
-        pass
+        return report
+    finally:
+        reader.close()
+    written = {
+        table
+        for f in report.files
+        if f.kind in _TABLES and (f.result.created or f.result.updated)
+        for table in _TABLES[f.kind]
+    }
+    vacuum_analyze(sorted(written))
     return report
 
 
-def _import_one(source: Any, path: Path, kind: str | None, encoding: str | None) -> FileReport:
+def _plan(path: Path, kind: str | None, encoding: str | None, staging: bool) -> Plan | None:
+    """How to read `path`; None when its name does not say its kind."""
+    name = kind or kind_of(path.name)
+    if name is None or name not in KINDS:
+        return None
+
+    def decide(lines: int) -> Callable[[list[Record], int], str] | None:
+        if staging and lines > BULK_ROWS and name in _STAGED:
+            return _STAGED[name].stage_text
+        return None
+
+    return Plan(kind=KINDS[name], encoding=encoding, decide=decide)
+
+
+def _import_one(
+    source: Any, path: Path, plan: Plan | None, events: Iterator[tuple[str, Any, int]]
+) -> FileReport:
     """One file in its own transaction (a savepoint inside a dry run)."""
-    file_report = FileReport(path=path, kind=kind or kind_of(path.name))
-    if file_report.kind is None:
-        file_report.failed = True
+    if plan is None:
+        file_report = FileReport(path=path, failed=True)
         file_report.errors.append(
             f"{path.name}: the name does not say which kind of file it is "
             f"({', '.join(KINDS)}); rename it or pass --kind"
         )
         return file_report
+    file_report = FileReport(path=path, kind=plan.kind.name)
     try:
         with transaction.atomic():
             relax_commit_durability()
-            _import_file(source, path, KINDS[file_report.kind], encoding, file_report)
+            _write_file(source, plan.kind, events, file_report)
+            written = time.perf_counter()
+        logger.debug("%s: commit took %.2f s", path.name, time.perf_counter() - written)
     except FileProblem as problem:
         file_report.failed = True
         file_report.errors.append(str(problem))
@@ -135,65 +197,34 @@ def _import_one(source: Any, path: Path, kind: str | None, encoding: str | None)
     return file_report
 
 
-def _import_file(
-    source: Any, path: Path, kind: FileKind, encoding: str | None, report: FileReport
+def _write_file(
+    source: Any, kind: FileKind, events: Iterator[tuple[str, Any, int]], report: FileReport
 ) -> None:
-    csv_file = open_csv(path, encoding)
-    report.encoding = csv_file.encoding
-    header = csv_file.header
-    missing = [column for column in kind.required if column not in header]
-    if kind.name == "activities" and not {"person_external_id", "person_email"} & set(header):
-        missing.append("person_external_id or person_email")
-    if missing:
-        raise FileProblem(
-            f"{path.name}: the required column{'s' if len(missing) > 1 else ''} "
-            f"{', '.join(repr(c) for c in missing)} {'are' if len(missing) > 1 else 'is'} "
-            "missing; nothing was imported from this file"
-        )
-    unknown = [column for column in header if column not in kind.columns]
-    if unknown:
-        report.warnings.append(
-            f"{path.name}: unknown column{'s' if len(unknown) > 1 else ''} ignored: "
-            + ", ".join(unknown)
-        )
+    """Write what the reader hands over: record chunks to the kind's writer, or COPY text
+    to a staged load, which writes set-based when the file is complete."""
     write = _WRITERS[kind.name]
-    if csv_file.text.count("\n") > BULK_ROWS:
-        if kind.name == "activities":
-            write = ActivityBulkLoad(source)
-        elif kind.name == "persons":
-            write = PersonBulkLoad(source)
-    seen: dict[Any, int] = {}
-    chunk: list[Record] = []
-    for number, fields in csv_file.rows():
-        report.rows += 1
-        where = f"{path.name}, row {number}"
-        if len(fields) != len(header):
-            report.errors.append(
-                f"{where}: {len(fields)} fields where the header has {len(header)}"
-            )
-            report.result.rejected += 1
-            continue
-        row = Row(dict(zip(header, fields, strict=True)))
-        record, warnings = kind.parse(row)
-        for problem in row.problems:
-            report.errors.append(f"{where}, column {problem.column}: {problem.message}")
-        if record is None:
-            report.result.rejected += 1
-            continue
-        identity = kind.identity(record) if kind.identity else None
-        if identity is not None and identity in seen:
-            report.errors.append(
-                f"{where}: the same {'external_id' if isinstance(identity, str) else 'key'} "
-                f"as row {seen[identity]}"
-            )
-            report.result.rejected += 1
-            continue
-        if identity is not None:
-            seen[identity] = number
-        report.warnings.extend(f"{where}: {warning}" for warning in warnings)
-        chunk.append(record)
-        if len(chunk) >= CHUNK_ROWS:
-            report.result.add(write(source, chunk))
-            chunk = []
-    if chunk:
-        report.result.add(write(source, chunk))
+    load: StagedLoad | None = None
+    for event, payload, rows in events:
+        if event == "start":
+            staged, lines = payload
+            if staged:
+                load = _STAGED[kind.name](source)
+            elif lines > BULK_ROWS and kind.name in _BULK:
+                write = _BULK[kind.name](source)
+        elif event == "text":
+            assert load is not None
+            load.copy(payload, rows)
+        elif event == "records":
+            report.result.add(write(source, payload))
+        elif event == "done":
+            read: FileRead = payload
+            report.encoding = read.encoding
+            report.rows = read.rows
+            report.result.rejected += read.rejected
+            report.errors.extend(read.errors)
+            report.warnings.extend(read.warnings)
+            if read.problem:
+                raise FileProblem(read.problem)
+            if load is not None:
+                logger.debug("%s: rows read and staged", report.path.name)
+                report.result.add(load.finish())

@@ -9,13 +9,18 @@ new rows can be written in the same batch.
 
 from __future__ import annotations
 
+import csv
 import io
-from collections.abc import Callable, Iterable, Sequence
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models
 
+logger = logging.getLogger(__name__)
 Converter = Callable[[Any], Any]
 
 
@@ -37,41 +42,34 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
     return list(range(start, start + count))
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_NULL = "\\N"
-
-
-def _copy_text(value: Any) -> str:
-    return _NULL if value is None else value.translate(_COPY_ESCAPES)
-
-
-def _copy_moment(value: Any) -> str:
-    return _NULL if value is None else value.isoformat()
-
-
-def _copy_bool(value: Any) -> str:
-    return _NULL if value is None else ("t" if value else "f")
-
-
-def _copy_other(value: Any) -> str:
-    return _NULL if value is None else str(value)
-
-
-def _copy_formatters(model: type[models.Model], columns: Sequence[str]) -> list[Converter]:
-    """One formatter per column for PostgreSQL's COPY text format, chosen by field type."""
+def _text_columns(model: type[models.Model], columns: Sequence[str]) -> list[str]:
     fields = {field.column: field for field in model._meta.concrete_fields}
-    formatters: list[Converter] = []
-    for column in columns:
-        field = fields[column]
-        if isinstance(field, models.CharField | models.TextField):
-            formatters.append(_copy_text)
-        elif isinstance(field, models.DateField):  # DateTimeField too: both isoformat()
-            formatters.append(_copy_moment)
-        elif isinstance(field, models.BooleanField):
-            formatters.append(_copy_bool)
-        else:
-            formatters.append(_copy_other)
-    return formatters
+    return [c for c in columns if isinstance(fields[c], models.CharField | models.TextField)]
+
+
+def csv_text(rows: Iterable[Sequence[Any]]) -> str:
+    """Rows as COPY's CSV format, written by the csv module in C: None is an unquoted empty
+    field, which COPY reads as NULL (text columns hold '' instead: FORCE_NOT_NULL below).
+    Datetimes, dates and Decimals are written by str(), which PostgreSQL reads back exactly.
+    Needs no database: the import's reader thread builds it."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
+
+
+def copy_text(table: str, columns: Sequence[str], text_columns: Sequence[str], text: str) -> None:
+    """COPY `text` (csv_text of rows in the order of `columns`) into `table` (PostgreSQL)."""
+    if not text:
+        return
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    options = "FORMAT csv"
+    if text_columns:
+        not_null = ", ".join(f'"{c}"' for c in text_columns)
+        options += f", FORCE_NOT_NULL ({not_null})"
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(
+            f'COPY "{table}" ({quoted}) FROM STDIN WITH ({options})', io.StringIO(text)
+        )
 
 
 def _sqlite_converters(model: type[models.Model], columns: Sequence[str]) -> list[Converter]:
@@ -99,25 +97,17 @@ def insert_rows(
     rows = list(rows)
     if not rows:
         return 0
+    if connection.vendor == "postgresql":
+        copy_text(table, columns, _text_columns(model, columns), csv_text(rows))
+        return len(rows)
     quoted = ", ".join(f'"{c}"' for c in columns)
+    converters = _sqlite_converters(model, columns)
+    marks = ", ".join("%s" for _ in columns)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            formatters = _copy_formatters(model, columns)
-            buffer = io.StringIO()
-            buffer.writelines(
-                "\t".join([f(v) for f, v in zip(formatters, row, strict=True)]) + "\n"
-                for row in rows
-            )
-            buffer.seek(0)
-            raw = cursor.cursor  # the psycopg2 cursor under Django's wrapper
-            raw.copy_expert(f'COPY "{table}" ({quoted}) FROM STDIN', buffer)
-        else:
-            converters = _sqlite_converters(model, columns)
-            marks = ", ".join("%s" for _ in columns)
-            cursor.executemany(
-                f'INSERT INTO "{table}" ({quoted}) VALUES ({marks})',  # noqa: S608
-                [[convert(v) for convert, v in zip(converters, row, strict=True)] for row in rows],
-            )
+        cursor.executemany(
+            f'INSERT INTO "{table}" ({quoted}) VALUES ({marks})',  # noqa: S608
+            [[convert(v) for convert, v in zip(converters, row, strict=True)] for row in rows],
+        )
     return len(rows)
 
 
@@ -147,6 +137,22 @@ def update_rows(
     return len(rows)
 
 
+def reserve_ids(table: str, count: int) -> int:
+    """The first of `count` consecutive fresh ids of `table` (PostgreSQL), for set-based
+    inserts that compute ids instead of calling nextval() per row.
+
+    ALTER SEQUENCE locks the sequence until the transaction ends: nobody else can take an
+    id meanwhile, so no other writer gets one inside the block; a rollback restores it.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+        sequence = cursor.fetchone()[0]
+        cursor.execute(f"ALTER SEQUENCE {sequence} INCREMENT BY 1")
+        cursor.execute("SELECT setval(%s, nextval(%s) + %s - 1)", [sequence, sequence, count])
+        last = int(cursor.fetchone()[0])
+    return last - count + 1
+
+
 def relax_commit_durability() -> None:
     """For a bulk import's transaction on PostgreSQL: COMMIT does not wait for the WAL
     flush. Consistency is unchanged (the transaction is all or nothing); a server crash in
@@ -154,3 +160,91 @@ def relax_commit_durability() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def vacuum_analyze(tables: Sequence[str]) -> None:
+    """After an import on PostgreSQL: refresh the planner's statistics and the visibility
+    map of the tables it wrote (index-only scans for the KPI queries). Autovacuum would do
+    it later, if it runs at all; the next dashboard load should not wait for it. VACUUM
+    cannot run inside a transaction: inside one (a test, a caller's atomic block) the
+    tables are only analyzed."""
+    if connection.vendor != "postgresql" or not tables:
+        return
+    quoted = ", ".join(f'"{t}"' for t in tables)
+    with connection.cursor() as cursor:
+        if connection.in_atomic_block:
+            cursor.execute(f"ANALYZE {quoted}")
+        else:
+            cursor.execute(f"VACUUM (ANALYZE) {quoted}")
+
+
+# From this many new rows into a table (and at least as many as it holds), its secondary
+# indexes are built again and its foreign keys checked once (see below).
+BULK_WINDOW_ROWS = 50_000
+
+
+@contextmanager
+def bulk_window(tables: Sequence[str], rows: int) -> Iterator[None]:
+    """Write `rows` new rows into `tables` with their indexes and foreign keys done in bulk.
+
+    PostgreSQL updates every index and checks every foreign key row by row (a lookup and
+    a row lock in the referenced table); at an initial load of millions of rows that is
+    most of the time. For a load of BULK_WINDOW_ROWS rows or more, into tables that hold
+    fewer rows than that, the foreign keys and the secondary indexes are dropped and made
+    again before the transaction ends: one sorted build per index and one join per foreign
+    key; unique constraints and indexes too (the writes in the window never rely on them).
+    Integrity is the same (an orphan or a duplicate fails the whole transaction; primary
+    keys and check constraints stay in place), but the tables involved are locked until
+    commit, which is why smaller loads (every regular sync) keep the row-by-row path.
+    """
+    if connection.vendor != "postgresql" or rows < BULK_WINDOW_ROWS:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.oid::regclass::text FROM pg_class c "
+            "WHERE c.oid = ANY(%s::regclass[]) AND c.reltuples < %s",
+            [list(tables), rows],
+        )
+        small = [row[0] for row in cursor.fetchall()]
+        if not small:
+            yield
+            return
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+            "FROM pg_constraint WHERE contype IN ('f', 'u') AND conrelid = ANY(%s::regclass[]) "
+            "ORDER BY contype, conrelid, conname",
+            [small],
+        )
+        constraints = cursor.fetchall()
+        cursor.execute(
+            "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index i "
+            "WHERE indrelid = ANY(%s::regclass[]) AND NOT indisprimary AND NOT EXISTS "
+            "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) "
+            "ORDER BY indexrelid",
+            [small],
+        )
+        indexes = cursor.fetchall()
+        # Checks still pending from this transaction (e.g. new campaigns) run now: a table
+        # with pending trigger events cannot be altered.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        for table, name, _ in constraints:  # foreign keys first
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        for index, _ in indexes:
+            cursor.execute(f"DROP INDEX {index}")
+    yield
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")  # sorts of index builds
+        for _, definition in indexes:
+            cursor.execute(definition)
+        for table, name, definition in reversed(constraints):  # unique ones first
+            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+    logger.debug(
+        "%s: %d indexes and %d constraints made again in %.2f s",
+        ", ".join(small),
+        len(indexes),
+        len(constraints),
+        time.perf_counter() - started,
+    )

@@ -129,13 +129,20 @@ def ingest_persons(
 
 def _record_values(record: PersonRecord, dims: Dimensions) -> dict[str, Any]:
     return {
+        **record_texts(record),
+        "channel_id": dims.channel_id(record.channel),
+        "campaign_id": dims.campaign_id(record.channel, record.campaign),
+    }
+
+
+def record_texts(record: PersonRecord) -> dict[str, Any]:
+    """The values a source record stores, but for the channel and campaign ids."""
+    return {
         "email": record.email.strip(),
         "email_normalized": normalise_email(record.email),
         "name": record.name,
         "company": record.company,
         "created_at": record.created_at,
-        "channel_id": dims.channel_id(record.channel),
-        "campaign_id": dims.campaign_id(record.channel, record.campaign),
         "mql_at": record.mql_at,
         "sql_at": record.sql_at,
         "disqualified_at": record.disqualified_at,
@@ -213,8 +220,11 @@ def _ingest_batch(
             target is None
             and stored is not None
             and (not email or stored.email_normalized in ("", email))
+            and email not in new_persons  # else it joins the batch's new person with it
         ):
             target = stored.person_id
+            if email:  # later records of the batch with this email join it too
+                person_by_email[email] = target
         if target is None:
             key = email or f"#{source.pk}:{record.external_id}"
             if key not in new_persons:

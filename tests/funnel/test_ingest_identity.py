@@ -90,6 +90,23 @@ def test_it_merges_two_records_of_one_batch_with_the_same_email(source: MakeSour
     assert person.lead_at == _at(1)
 
 
+@pytest.mark.parametrize("gaining_first", [True, False])
+def test_it_merges_a_record_that_gains_the_email_of_a_new_record_of_the_same_batch(
+    source: MakeSource, gaining_first: bool
+) -> None:
+    """Found by the import-path property test: the stored person and the batch's new person
+    both took the email, and the unique email index refused the second."""
+    ma = source("ma")
+    ingest.ingest_persons(ma, [_person("P1", day=1)])
+    gaining, new = _person("P1", "a@example.jp", day=1), _person("P2", "A@example.jp", day=2)
+    result = ingest.ingest_persons(ma, [gaining, new] if gaining_first else [new, gaining])
+    assert (result.created, result.updated) == (1, 1)
+    person = Person.objects.get()
+    assert person.email_normalized == "a@example.jp"
+    assert person.lead_at == _at(1)
+    assert person.source_records.count() == 2
+
+
 def test_it_keeps_persons_without_email_apart(source: MakeSource) -> None:
     ma, sfa = source("ma"), source("sfa")
     ingest.ingest_persons(ma, [_person("P1"), _person("P2")])

@@ -65,6 +65,7 @@ class Command(BaseCommand):
                 f"{file_report.encoding or '-'}): {file_report.rows} rows; "
                 + ", ".join(f"{key} {value}" for key, value in counts.items())
                 + (f" ({verb} written)" if not file_report.failed else " (nothing imported)")
+                + f" in {file_report.seconds:.1f} s"
             )
             for warning in file_report.warnings:
                 self.stdout.write(self.style.WARNING(f"  warning: {warning}"))

@@ -1,0 +1,197 @@
+"""Reading the files of an import ahead of writing them, in a thread.
+
+Parsing and checking rows is Python work; writing a large file is mostly PostgreSQL work
+(ingest/staging.py), during which the Python process waits. A reader thread therefore goes
+through the files in import order while the main thread writes: when the persons file is
+being written, the activities file is already being parsed. The reader never touches the
+database, so the transactions stay as they were (one per file, in the main thread); it only
+turns rows into records (or, for a staged load, into COPY text) and collects the problems
+with file, row and column.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from funnel.csv_import.formats import FileKind, Record, Row
+from funnel.csv_import.reader import FileProblem, open_csv
+
+# Rows a reader may hold ahead of the writer: records are heavy (a whole object per row),
+# staged COPY text is light (one line), so the budget counts a record as many text rows.
+LOOKAHEAD = 6_000_000
+RECORD_WEIGHT = 100
+
+
+@dataclass
+class FileRead:
+    """What reading one file found; complete when its "done" event arrives."""
+
+    encoding: str | None = None
+    rows: int = 0
+    rejected: int = 0
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    problem: str | None = None  # the file cannot be imported at all
+
+
+@dataclass
+class Plan:
+    """How a file is read: its kind, and the stage-text builder of a staged load (None: the
+    writer gets records). `decide(line_count)` picks it once the file is opened."""
+
+    kind: FileKind
+    encoding: str | None
+    decide: Callable[[int], Callable[[list[Record], int], str] | None]
+
+
+def read_file(path: Path, plan: Plan, chunk_rows: int) -> Iterator[tuple[str, Any, int]]:
+    """Events of one file: ("start", (staged?, lines), 0), then ("text" | "records", payload, rows)
+    per chunk, then ("done", FileRead, 0). Rows are checked here; what they say about
+    stored records is decided by the writer."""
+    read = FileRead()
+    kind = plan.kind
+    try:
+        csv_file = open_csv(path, plan.encoding)
+        read.encoding = csv_file.encoding
+        header = csv_file.header
+        _check_header(path, kind, header, read)
+    except FileProblem as problem:
+        read.problem = str(problem)
+        yield "done", read, 0
+        return
+    lines = csv_file.text.count("\n")
+    stage_text = plan.decide(lines)
+    yield "start", (stage_text is not None, lines), 0
+    if stage_text is not None:
+        chunk_rows *= 4  # COPY text is small: fewer, larger chunks
+    seen: dict[Any, int] = {}
+    chunk: list[Record] = []
+    first_seq = 0
+    width = len(header)
+    for number, fields in csv_file.rows():
+        read.rows += 1
+        if len(fields) != width:
+            read.errors.append(
+                f"{path.name}, row {number}: {len(fields)} fields where the header has {width}"
+            )
+            read.rejected += 1
+            continue
+        row = Row(dict(zip(header, fields, strict=True)))
+        record, warnings = kind.parse(row)
+        if row.problems:
+            read.errors.extend(
+                f"{path.name}, row {number}, column {problem.column}: {problem.message}"
+                for problem in row.problems
+            )
+        if record is None:
+            read.rejected += 1
+            continue
+        identity = kind.identity(record) if kind.identity else None
+        if identity is not None:
+            if identity in seen:
+                read.errors.append(
+                    f"{path.name}, row {number}: the same "
+                    f"{'external_id' if isinstance(identity, str) else 'key'} "
+                    f"as row {seen[identity]}"
+                )
+                read.rejected += 1
+                continue
+            seen[identity] = number
+        if warnings:
+            read.warnings.extend(f"{path.name}, row {number}: {w}" for w in warnings)
+        chunk.append(record)
+        if len(chunk) >= chunk_rows:
+            yield _chunk_event(chunk, stage_text, first_seq)
+            first_seq += len(chunk)
+            chunk = []
+    if chunk:
+        yield _chunk_event(chunk, stage_text, first_seq)
+    yield "done", read, 0
+
+
+def _chunk_event(
+    chunk: list[Record], stage_text: Callable[[list[Record], int], str] | None, first_seq: int
+) -> tuple[str, Any, int]:
+    if stage_text is None:
+        return "records", chunk, len(chunk)
+    return "text", stage_text(chunk, first_seq), len(chunk)
+
+
+def _check_header(path: Path, kind: FileKind, header: list[str], read: FileRead) -> None:
+    missing = [column for column in kind.required if column not in header]
+    if kind.name == "activities" and not {"person_external_id", "person_email"} & set(header):
+        missing.append("person_external_id or person_email")
+    if missing:
+        raise FileProblem(
+            f"{path.name}: the required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(repr(c) for c in missing)} {'are' if len(missing) > 1 else 'is'} "
+            "missing; nothing was imported from this file"
+        )
+    unknown = [column for column in header if column not in kind.columns]
+    if unknown:
+        read.warnings.append(
+            f"{path.name}: unknown column{'s' if len(unknown) > 1 else ''} ignored: "
+            + ", ".join(unknown)
+        )
+
+
+class Reader:
+    """Reads the files in a thread, ahead of the writer, within the LOOKAHEAD budget.
+
+    `events(index)` yields the events of file `index` (files are consumed in order).
+    An exception in the thread is raised again in the writer; `close()` stops the thread.
+    """
+
+    def __init__(self, files: list[tuple[Path, Plan | None]], chunk_rows: int) -> None:
+        self.files = files
+        self.chunk_rows = chunk_rows
+        self.queue: queue.Queue[tuple[int, str, Any, int, int]] = queue.Queue()
+        self.held = 0
+        self.budget = threading.Condition()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="csv-import-reader", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            for index, (path, plan) in enumerate(self.files):
+                if plan is None:
+                    continue  # nothing to read (the writer reports why)
+                for event, payload, rows in read_file(path, plan, self.chunk_rows):
+                    weight = rows * (RECORD_WEIGHT if event == "records" else 1)
+                    if not self._take(weight):
+                        return
+                    self.queue.put((index, event, payload, rows, weight))
+        except BaseException as exc:
+            self.queue.put((-1, "error", exc, 0, 0))
+
+    def _take(self, weight: int) -> bool:
+        with self.budget:
+            while self.held and self.held + weight > LOOKAHEAD and not self.stopped.is_set():
+                self.budget.wait(0.5)
+            self.held += weight
+        return not self.stopped.is_set()
+
+    def events(self, index: int) -> Iterator[tuple[str, Any, int]]:
+        while True:
+            file_index, event, payload, rows, weight = self.queue.get()
+            if event == "error":
+                raise payload
+            assert file_index == index, "files are read and written in the same order"
+            with self.budget:
+                self.held -= weight
+                self.budget.notify_all()
+            yield event, payload, rows
+            if event == "done":
+                return
+
+    def close(self) -> None:
+        self.stopped.set()
+        with self.budget:
+            self.budget.notify_all()
+        self.thread.join(timeout=5)
