@@ -7,7 +7,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from funnel import values
 from funnel.values import (
     BadValue,
     parse_decimal,
@@ -176,3 +179,54 @@ def test_it_dates_a_month_on_its_first_day() -> None:
 def test_it_rejects_a_month_or_day_that_does_not_exist(text: str) -> None:
     with pytest.raises(BadValue):
         parse_month_or_day(text)
+
+
+TIMESTAMPS = [
+    "2026-05-10T09:30:00Z",
+    "2026-05-10T09:30:00+09:00",
+    "2026-05-10T09:30:00-03:30",
+    "2026-05-10T09:30:00+23:59",
+    "2026-05-10T09:30:00+24:00",
+    "2026-05-10T09:30:00+09:60",
+    "2026-05-10T24:00:00Z",
+    "2026-05-10T09:30:60Z",
+    "2026-02-30T09:30:00Z",
+    "2026-13-10T09:30:00Z",
+    "2026-05-10 09:30:00+09:00",
+    "2026-05-10T09:30:00+0900",
+    "2026-05-10T09:30:00z",
+    "２０２６-05-10T09:30:00Z",
+    "2026-05-10T09:30:00+09:0a",
+]
+
+
+def _outcome(text: str) -> object:
+    try:
+        value = parse_timestamp(text)
+    except BadValue as exc:
+        return str(exc)
+    return (value, value.utcoffset())
+
+
+@pytest.mark.parametrize("text", TIMESTAMPS)
+def test_the_fast_path_for_export_timestamps_changes_no_outcome(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = _outcome(text)
+    monkeypatch.setattr(values, "_canonical_timestamp", lambda value: None)
+    assert fast == _outcome(text)
+
+
+@given(
+    moment=st.datetimes(dt.datetime(1990, 1, 1), dt.datetime(2090, 1, 1)),
+    offset=st.integers(-23 * 60 - 59, 23 * 60 + 59),
+)
+def test_canonical_timestamps_keep_their_instant_and_offset(
+    moment: dt.datetime, offset: int
+) -> None:
+    zone = dt.timezone(dt.timedelta(minutes=offset))
+    aware = moment.replace(microsecond=0, tzinfo=zone)
+    for text in (aware.isoformat(), aware.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")):
+        parsed = parse_timestamp(text)
+        assert parsed == aware
+        assert values._canonical_timestamp(text) == parsed
