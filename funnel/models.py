@@ -161,10 +161,32 @@ class Person(models.Model):
                 name="person_disqualify_reason_valid",
             ),
         ]
+        # The period KPIs read one stage date's range at a time (funnel/metrics/counts.py).
+        # Each index carries the later stage dates and the channel as trailing columns, so
+        # those passes read the index alone (PostgreSQL's INCLUDE would do the same, but
+        # SQLite warns about it). Only persons that reached MQL (SQL) are in its index.
         indexes = [
-            models.Index(fields=["lead_at"], name="person_lead_at"),
-            models.Index(fields=["mql_at"], name="person_mql_at"),
-            models.Index(fields=["sql_at"], name="person_sql_at"),
+            models.Index(
+                fields=["lead_at", "mql_at", "sql_at", "opportunity_at", "won_at", "channel"],
+                name="person_lead_at",
+            ),
+            models.Index(
+                fields=[
+                    "mql_at",
+                    "sql_at",
+                    "opportunity_at",
+                    "won_at",
+                    "disqualified_at",
+                    "channel",
+                ],
+                condition=Q(mql_at__isnull=False),
+                name="person_mql_at",
+            ),
+            models.Index(
+                fields=["sql_at", "opportunity_at", "won_at", "channel"],
+                condition=Q(sql_at__isnull=False),
+                name="person_sql_at",
+            ),
             models.Index(fields=["opportunity_at"], name="person_opportunity_at"),
             models.Index(fields=["won_at"], name="person_won_at"),
         ]
@@ -312,9 +334,18 @@ class Opportunity(models.Model):
             ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_nonneg"),
         ]
+        # Like the person stage dates: what the period KPIs read beside each date, so a
+        # pass over a date's range reads the index alone (only closed deals have closed_at).
         indexes = [
-            models.Index(fields=["created_at"], name="opportunity_created_at"),
-            models.Index(fields=["closed_at"], name="opportunity_closed_at"),
+            models.Index(
+                fields=["created_at", "closed_at", "status", "amount", "person", "channel"],
+                name="opportunity_created_at",
+            ),
+            models.Index(
+                fields=["closed_at", "created_at", "status", "amount", "person", "channel"],
+                condition=Q(closed_at__isnull=False),
+                name="opportunity_closed_at",
+            ),
             models.Index(
                 fields=["source", "person_external_id"],
                 name="opportunity_person_ref",
