@@ -3,7 +3,6 @@ person attributes. The channel table answers "which channel did won deals come f
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from django.db.models import Case, CharField, F, Sum, Value, When
@@ -12,14 +11,17 @@ from django.db.models.expressions import Combinable
 from funnel.choices import Origin
 from funnel.metrics.counts import (
     Window,
+    added_up,
     cost_rows,
-    opportunity_aggregates,
-    opportunity_rows,
-    person_aggregates,
-    person_rows,
+    empty_counts,
+    grouped,
+    opportunity_counted,
+    person_counted,
 )
-from funnel.metrics.filters import UNKNOWN, KpiFilters, opportunity_channel_key
+from funnel.metrics.filters import UNKNOWN, KpiFilters, opportunity_channel
 from funnel.metrics.ratios import derived_kpis
+from funnel.metrics.window import opportunities_dated, persons_dated
+from funnel.models import Channel
 
 DIMENSIONS = ("channel", "campaign", "origin", "industry", "company_size", "owner")
 
@@ -35,14 +37,16 @@ def _origin(prefix: str) -> Combinable:
 def _person_key(dimension: str) -> Combinable:
     if dimension == "origin":
         return _origin("")
-    if dimension in ("channel", "campaign"):
-        return F(f"{dimension}__key")
+    if dimension == "channel":
+        return F("channel")  # its id: named after the grouping (_named_channels)
+    if dimension == "campaign":
+        return F("campaign__key")
     return F(dimension)
 
 
 def _opportunity_key(dimension: str) -> Combinable:
     if dimension == "channel":
-        return opportunity_channel_key()
+        return opportunity_channel("id")
     if dimension == "origin":
         return Case(
             When(person__isnull=False, then=_origin("person__")),
@@ -55,7 +59,8 @@ def _opportunity_key(dimension: str) -> Combinable:
 
 
 def _cost_key(dimension: str) -> Combinable | None:
-    """Costs belong to channels and campaigns, not to person attributes."""
+    """Costs belong to channels and campaigns, not to person attributes (nor to a
+    segment filter's share of a channel)."""
     keys: dict[str, Combinable] = {
         "channel": F("channel__key"),
         "campaign": F("campaign"),
@@ -64,46 +69,68 @@ def _cost_key(dimension: str) -> Combinable | None:
     return keys.get(dimension)
 
 
-def breakdown(window: Window, filters: KpiFilters, dimension: str) -> dict[str, dict[str, Any]]:
+def breakdown_counts(
+    window: Window, filters: KpiFilters, dimension: str
+) -> list[tuple[Any, dict[str, Any]]]:
+    """(value of `dimension` as the database groups it, its counts): the raw rows of the
+    breakdown. Every counted row is in one group, so they add up to the totals."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"cannot break down by {dimension!r}; use one of {DIMENSIONS}")
+    persons = grouped(
+        lambda date: persons_dated(window, filters, date),
+        person_counted(window),
+        _person_key(dimension),
+    )
+    opportunities = grouped(
+        lambda date: opportunities_dated(window, filters, date),
+        opportunity_counted(window),
+        _opportunity_key(dimension),
+    )
+    empty = empty_counts(window)
+    rows = [
+        (group, {**empty, **persons.get(group, {}), **opportunities.get(group, {})})
+        for group in dict.fromkeys([*persons, *opportunities])
+    ]
+    return _named_channels(rows) if dimension == "channel" else rows
+
+
+def _named_channels(rows: list[tuple[Any, dict[str, Any]]]) -> list[tuple[Any, dict[str, Any]]]:
+    """Channel rows are grouped by channel id, which needs no join per row; named here."""
+    keys = dict(Channel.objects.values_list("pk", "key"))
+    return [(keys.get(group), values) for group, values in rows]
+
+
+def breakdown(
+    window: Window,
+    filters: KpiFilters,
+    dimension: str,
+    counts: list[tuple[Any, dict[str, Any]]] | None = None,
+) -> dict[str, dict[str, Any]]:
     """Per value of `dimension`: counts, won amount, cost, CPA and cohort rates.
 
     Persons and opportunities with no value fall in "unknown", so the rows sum to the total.
+    `counts` are the rows of breakdown_counts when the caller has them already.
     """
-    if dimension not in DIMENSIONS:
-        raise ValueError(f"cannot break down by {dimension!r}; use one of {DIMENSIONS}")
-    rows: dict[str, dict[str, Any]] = defaultdict(dict)
-    for row in (
-        person_rows(window, filters)
-        .annotate(group=_person_key(dimension))
-        .values("group")
-        .annotate(**person_aggregates(window))
-    ):
-        rows[row.pop("group") or UNKNOWN].update(row)
-    for row in (
-        opportunity_rows(window, filters)
-        .annotate(group=_opportunity_key(dimension))
-        .values("group")
-        .annotate(**opportunity_aggregates(window))
-    ):
-        rows[row.pop("group") or UNKNOWN].update(row)
-    cost_key = _cost_key(dimension)
-    if cost_key is not None and not filters.narrows_persons_only:
+    if counts is None:
+        counts = breakdown_counts(window, filters, dimension)
+    empty = empty_counts(window)
+    rows: dict[str, dict[str, Any]] = {}
+    for group, values in counts:
+        key = group or UNKNOWN
+        rows[key] = added_up([rows[key], values], empty) if key in rows else dict(values)
+    cost_key = None if filters.narrows_persons_only else _cost_key(dimension)
+    if cost_key is not None:
         for row in (
             cost_rows(window, filters)
             .annotate(group=cost_key)
             .values("group")
             .annotate(total=Sum("amount"))
         ):
-            rows[row["group"] or UNKNOWN]["marketing_cost"] = row["total"]
-    empty_persons = dict.fromkeys(person_aggregates(window), 0)
-    empty_opportunities = dict.fromkeys(opportunity_aggregates(window), 0)
+            rows.setdefault(row["group"] or UNKNOWN, dict(empty))["marketing_cost"] = row["total"]
     result = {}
     for key in sorted(rows, key=lambda k: (k == UNKNOWN, k)):
-        counts = {**empty_persons, **empty_opportunities, **rows[key]}
-        counts["won_amount"] = counts["won_amount"] or 0
-        if cost_key is None or filters.narrows_persons_only:
-            counts["marketing_cost"] = None
-        else:
-            counts.setdefault("marketing_cost", 0)
-        result[key] = derived_kpis(counts)
+        row = rows[key]
+        row["won_amount"] = row["won_amount"] or 0
+        row["marketing_cost"] = row.get("marketing_cost", 0) if cost_key is not None else None
+        result[key] = derived_kpis(row)
     return result

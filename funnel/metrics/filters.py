@@ -7,22 +7,36 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from django.db.models import Case, CharField, F, Q, When
+from django.db.models import BigIntegerField, Case, CharField, F, OuterRef, Q, Subquery, When
 from django.db.models.expressions import Expression
 
 from funnel.choices import Origin
+from funnel.models import Person
 
 UNKNOWN = "unknown"
 SEGMENT_FIELDS = ("industry", "company_size", "owner")
 
 
-def opportunity_channel_key() -> Expression:
-    """An opportunity's channel: its person's first touch; with no person, its own field."""
+def opportunity_channel(attribute: str = "key") -> Expression:
+    """An opportunity's channel (its `key`, or its `id`): its person's first touch; with
+    no person, its own field.
+
+    The person's channel is looked up per opportunity: a join lets PostgreSQL hash the
+    whole person table to find the few thousand persons of a period's opportunities.
+    """
+    person_channel = Person.objects.filter(pk=OuterRef("person_id"))
     return Case(
-        When(person__isnull=False, then=F("person__channel__key")),
-        default=F("channel__key"),
-        output_field=CharField(),
+        When(
+            person__isnull=False,
+            then=Subquery(person_channel.values(f"channel__{attribute}")[:1]),
+        ),
+        default=F(f"channel__{attribute}"),
+        output_field=CharField() if attribute == "key" else BigIntegerField(),
     )
+
+
+def opportunity_channel_key() -> Expression:
+    return opportunity_channel("key")
 
 
 @dataclass(frozen=True)
@@ -62,6 +76,8 @@ class KpiFilters:
         return q
 
     def opportunities(self) -> Q:
+        if not self.as_dict():
+            return Q()
         with_person = Q(person__isnull=False) & self.persons("person__")
         if self.narrows_persons_only:
             return with_person

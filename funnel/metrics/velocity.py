@@ -20,33 +20,31 @@ from funnel.metrics.window import Window
 
 @dataclass(frozen=True)
 class Median:
+    """Median days from `start` to `end` over the rows whose `cohort` date is in the window
+    and that meet `condition`: a pass over one date's rows computes it (counts.py)."""
+
     start: str
     end: str
-    rows: Callable[[Window], Q]
+    cohort: str
+    condition: Callable[[Window], Q]
 
 
-def _reached(cohort: str, converted: str) -> Callable[[Window], Q]:
-    return lambda w: w.within(cohort) & Q(**{f"{converted}__lte": w.as_of})
+def _reached(cohort: str, converted: str) -> Median:
+    return Median(cohort, converted, cohort, lambda w: Q(**{f"{converted}__lte": w.as_of}))
 
 
 PERSON_MEDIANS = {
-    "lead_to_mql_days": Median("lead_at", "mql_at", _reached("lead_at", "mql_at")),
-    "mql_to_sql_days": Median("mql_at", "sql_at", _reached("mql_at", "sql_at")),
-    "sql_to_opportunity_days": Median(
-        "sql_at", "opportunity_at", _reached("sql_at", "opportunity_at")
-    ),
-    "mql_to_opportunity_days": Median(
-        "mql_at", "opportunity_at", _reached("mql_at", "opportunity_at")
-    ),
+    "lead_to_mql_days": _reached("lead_at", "mql_at"),
+    "mql_to_sql_days": _reached("mql_at", "sql_at"),
+    "sql_to_opportunity_days": _reached("sql_at", "opportunity_at"),
+    "mql_to_opportunity_days": _reached("mql_at", "opportunity_at"),
 }
 _WON = Q(status=OpportunityStatus.WON)
 OPPORTUNITY_MEDIANS = {
     "opportunity_to_won_days": Median(
-        "created_at",
-        "closed_at",
-        lambda w: w.within("created_at") & _WON & Q(closed_at__lte=w.as_of),
+        "created_at", "closed_at", "created_at", lambda w: _WON & Q(closed_at__lte=w.as_of)
     ),
-    "sales_cycle_days": Median("created_at", "closed_at", lambda w: w.within("closed_at") & _WON),
+    "sales_cycle_days": Median("created_at", "closed_at", "closed_at", lambda w: _WON),
 }
 VELOCITY_KEYS = (
     "lead_to_mql_days",
@@ -66,16 +64,19 @@ VELOCITY_OF_COHORT = {
 
 
 def median_aggregates(window: Window, medians: dict[str, Median]) -> dict[str, Any]:
-    """In-database medians to add to a count query (PostgreSQL); {} elsewhere."""
+    """In-database medians for a pass over their cohort date's rows (PostgreSQL); {} elsewhere."""
     if not medians_in_database():
         return {}
-    return {key: MedianDays(m.start, m.end, filter=m.rows(window)) for key, m in medians.items()}
+    return {
+        key: MedianDays(m.start, m.end, filter=m.condition(window)) for key, m in medians.items()
+    }
 
 
 def medians_apart(
     window: Window, rows: QuerySet[Any], medians: dict[str, Median]
 ) -> dict[str, float | None]:
-    """The same medians, one cohort at a time (databases without PERCENTILE_CONT)."""
+    """The same medians, one at a time, from a pass's rows (databases without PERCENTILE_CONT)."""
     return {
-        key: median_days(rows.filter(m.rows(window)), m.start, m.end) for key, m in medians.items()
+        key: median_days(rows.filter(m.condition(window)), m.start, m.end)
+        for key, m in medians.items()
     }

@@ -54,9 +54,19 @@ def person_rows(window: Window, filters: KpiFilters) -> QuerySet[Person]:
     return Person.objects.filter(filters.persons()).filter(touching)
 
 
+def persons_dated(window: Window, filters: KpiFilters, field: str) -> QuerySet[Person]:
+    """Persons whose `field` is in the window: one range of that date's index."""
+    return Person.objects.filter(filters.persons()).filter(window.within(field))
+
+
 def opportunity_rows(window: Window, filters: KpiFilters) -> QuerySet[Opportunity]:
     touching = window.within("created_at") | window.within("closed_at")
     return Opportunity.objects.filter(filters.opportunities()).filter(touching)
+
+
+def opportunities_dated(window: Window, filters: KpiFilters, field: str) -> QuerySet[Opportunity]:
+    """Opportunities whose `field` is in the window: one range of that date's index."""
+    return Opportunity.objects.filter(filters.opportunities()).filter(window.within(field))
 
 
 def cost_rows(window: Window, filters: KpiFilters) -> QuerySet[CostEntry]:
