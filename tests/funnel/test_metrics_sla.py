@@ -18,7 +18,7 @@ import pytest
 from pytest_django.fixtures import Settings
 
 from funnel.metrics.filters import KpiFilters
-from funnel.metrics.sla import mql_follow_up_sla
+from funnel.metrics.sla import deadline_runs, mql_follow_up_sla
 from funnel.models import CompanyHoliday, Source
 from tests.funnel.factories import at, deal, jst, kpis, load, person, window
 
@@ -286,3 +286,26 @@ def test_it_counts_a_win_as_handling(source: SourceMaker) -> None:
         ],
     )
     assert _sla() == (1, 1, 1.0)
+
+
+# --- the runs of days sharing a deadline ------------------------------------------------
+
+
+def test_it_finds_the_deadline_of_every_day_of_the_quarter(source: SourceMaker) -> None:
+    # One MQL a day at 10:00; every other one handled exactly at its deadline (late), the
+    # rest a second before it. The database must find each day's run among all of them.
+    runs = deadline_runs(window("FY2026Q1", LATE_AS_OF))
+    rows = []
+    for index in range(91):
+        mql_at = jst(2026, 4, 1, 10) + dt.timedelta(days=index)
+        deadline = next(due for start, end, due in runs if start <= mql_at < end)
+        in_time = index % 2 == 0
+        rows.append((mql_at, deadline - dt.timedelta(seconds=1) if in_time else deadline))
+    _mqls(source, *rows)
+    assert _sla()[:2] == (91, 46)
+
+
+def test_it_counts_the_mqls_of_a_one_day_period(source: SourceMaker) -> None:
+    # MQL Fri 04-10 -> deadline Wed 15 00:00: one run, no search
+    _mqls(source, (jst(2026, 4, 10, 10), jst(2026, 4, 14, 23, 59, 59)))
+    assert _sla("2026-04-10..2026-04-10") == (1, 1, 1.0)
