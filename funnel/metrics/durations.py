@@ -11,23 +11,42 @@ import statistics
 from typing import Any
 
 from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Aggregate, F, FloatField, Q, QuerySet
+from django.db.models.sql.compiler import SQLCompiler
 
 SECONDS_PER_DAY = 86_400
 
 
 class MedianDays(Aggregate):
-    """PostgreSQL only: median of (end - start) in days over the rows matching `filter`."""
+    """PostgreSQL only: median of (end - start) in days over the rows matching `filter`.
+
+    The value PERCENTILE_CONT gives over every row's exact length in days, computed for
+    less: the database sorts the durations as moments ('epoch' + duration, a plain 64-bit
+    sort) and picks the middle one or two (PERCENTILE_DISC at 0.5 and just above it: rows
+    ceil(n/2) and ceil(n/2 + n/10^10), which is n/2 + 1 for an even n below 5 * 10^9);
+    PERCENTILE_CONT then takes only their exact lengths. Exact decimal lengths for every
+    row and an interval sort cost several times more.
+    """
 
     template = (
-        "PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY "
-        "GREATEST(EXTRACT(EPOCH FROM (%(expressions)s)), 0) / 86400.0)"
+        "PERCENTILE_DISC(ARRAY[0.5, 0.5000000001]) WITHIN GROUP "
+        "(ORDER BY 'epoch'::timestamp + (%(expressions)s))"
     )
     arg_joiner = " - "
     output_field = FloatField()
 
     def __init__(self, start: str, end: str, filter: Q | None = None) -> None:
         super().__init__(F(end), F(start), filter=filter)
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> tuple[str, list[Any]]:
+        middle, params = super().as_sql(compiler, connection, **extra)
+        days = "GREATEST(EXTRACT(EPOCH FROM (middle.moment - 'epoch'::timestamp)), 0) / 86400.0"
+        median = f"PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY {days})"
+        sql = f"(SELECT {median} FROM unnest({middle}) AS middle(moment))"  # noqa: S608 - compiled SQL
+        return sql, list(params)
 
 
 def medians_in_database() -> bool:
