@@ -23,18 +23,13 @@ from django.db import connection, transaction
 
 from funnel import ingest
 from funnel.choices import SourceKind
-from funnel.csv_import.formats import IMPORT_ORDER, KINDS, FileKind, Record, kind_of
+from funnel.csv_import.formats import IMPORT_ORDER, KINDS, FileKind, kind_of
 from funnel.csv_import.reader import FileProblem
 from funnel.csv_import.reading import FileRead, Plan, Reader
 from funnel.ingest.bulk import relax_commit_durability, vacuum_analyze
 from funnel.ingest.deals import ActivityBulkLoad
 from funnel.ingest.persons import PersonBulkLoad
-from funnel.ingest.staging import (
-    StagedActivities,
-    StagedLoad,
-    StagedOpportunities,
-    StagedPersons,
-)
+from funnel.ingest.staging import STAGED_LOADS, StagedLoad
 from funnel.records import IngestResult
 
 logger = logging.getLogger(__name__)
@@ -43,11 +38,6 @@ CHUNK_ROWS = 5000
 # PostgreSQL staged in a temporary table and written set-based (ingest/staging.py),
 # elsewhere with its lookups read once.
 BULK_ROWS = 20_000
-_STAGED: dict[str, type[StagedLoad]] = {
-    "persons": StagedPersons,
-    "opportunities": StagedOpportunities,
-    "activities": StagedActivities,
-}
 _BULK: dict[str, Callable[[Any], Callable[[Any, Sequence[Any]], IngestResult]]] = {
     "persons": PersonBulkLoad,
     "activities": ActivityBulkLoad,
@@ -164,12 +154,10 @@ def _plan(path: Path, kind: str | None, encoding: str | None, staging: bool) -> 
     if name is None or name not in KINDS:
         return None
 
-    def decide(lines: int) -> Callable[[list[Record], int], str] | None:
-        if staging and lines > BULK_ROWS and name in _STAGED:
-            return _STAGED[name].stage_text
-        return None
+    def staged(lines: int) -> bool:
+        return staging and lines > BULK_ROWS and name in STAGED_LOADS
 
-    return Plan(kind=KINDS[name], encoding=encoding, decide=decide)
+    return Plan(kind=KINDS[name], encoding=encoding, staged=staged)
 
 
 def _import_one(
@@ -208,12 +196,15 @@ def _write_file(
         if event == "start":
             staged, lines = payload
             if staged:
-                load = _STAGED[kind.name](source)
+                load = STAGED_LOADS[kind.name](source)
             elif lines > BULK_ROWS and kind.name in _BULK:
                 write = _BULK[kind.name](source)
         elif event == "text":
             assert load is not None
             load.copy(payload, rows)
+        elif event == "drop":
+            assert load is not None
+            load.drop(payload)
         elif event == "records":
             report.result.add(write(source, payload))
         elif event == "done":
@@ -227,4 +218,5 @@ def _write_file(
                 raise FileProblem(read.problem)
             if load is not None:
                 logger.debug("%s: rows read and staged", report.path.name)
+                load.seq_limit = read.seq_limit
                 report.result.add(load.finish())

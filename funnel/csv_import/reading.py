@@ -7,6 +7,9 @@ being written, the activities file is already being parsed. The reader never tou
 database, so the transactions stay as they were (one per file, in the main thread); it only
 turns rows into records (or, for a staged load, into COPY text) and collects the problems
 with file, row and column.
+
+(Parsing in worker processes as well was measured at 1M persons: no faster on two cores,
+where PostgreSQL needs the other one.)
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from funnel.csv_import.formats import FileKind, Record, Row
+from funnel.csv_import.formats import KINDS, FileKind, Record, Row
 from funnel.csv_import.reader import FileProblem, open_csv
+from funnel.ingest.staging import STAGED_LOADS
 
 # Rows a reader may hold ahead of the writer: records are heavy (a whole object per row),
 # staged COPY text is light (one line), so the budget counts a record as many text rows.
 LOOKAHEAD = 6_000_000
 RECORD_WEIGHT = 100
+# Staged files are parsed in batches of this many rows.
+BATCH_ROWS = 20_000
 
 
 @dataclass
@@ -37,21 +43,108 @@ class FileRead:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     problem: str | None = None  # the file cannot be imported at all
+    seq_limit: int = 0  # staged loads: every seq is below it
 
 
 @dataclass
 class Plan:
-    """How a file is read: its kind, and the stage-text builder of a staged load (None: the
-    writer gets records). `decide(line_count)` picks it once the file is opened."""
+    """How a file is read: its kind, and whether it is a staged load (the reader hands over
+    COPY text) or not (the writer gets records). `staged(line_count)` decides once the file
+    is opened."""
 
     kind: FileKind
     encoding: str | None
-    decide: Callable[[int], Callable[[list[Record], int], str] | None]
+    staged: Callable[[int], bool]
+
+
+@dataclass
+class Batch:
+    """What parsing a batch of rows of a staged load gives: COPY text and the findings, each
+    with its row number. A row's seq in the stage is its row number minus 2 (unique, in
+    file order; rejected rows leave gaps)."""
+
+    text: str = ""
+    staged: int = 0
+    identities: list[tuple[Any, int]] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+    rejected: int = 0
+
+
+def parse_batch(
+    kind_name: str, file_name: str, header: list[str], rows: list[tuple[int, list[str]]]
+) -> Batch:
+    """Check `rows` and build the stage text of the good ones (no database). Duplicates
+    within the batch are rejected here, across batches by the caller."""
+    kind = KINDS[kind_name]
+    batch = Batch()
+    seen: dict[Any, int] = {}
+    records: list[Record] = []
+    seqs: list[int] = []
+    width = len(header)
+    for number, fields in rows:
+        message = _row_problem(kind, header, width, fields, number, file_name, batch)
+        if message is None:
+            continue
+        record, warnings = message
+        identity = kind.identity(record) if kind.identity else None
+        if identity is not None:
+            if identity in seen:
+                batch.errors.append((number, _duplicate(file_name, number, identity, seen)))
+                batch.rejected += 1
+                continue
+            seen[identity] = number
+            batch.identities.append((identity, number))
+        batch.warnings.extend((number, f"{file_name}, row {number}: {w}") for w in warnings)
+        records.append(record)
+        seqs.append(number - 2)
+    batch.text = STAGED_LOADS[kind_name].stage_text(records, seqs)
+    batch.staged = len(records)
+    return batch
+
+
+def _row_problem(
+    kind: FileKind,
+    header: list[str],
+    width: int,
+    fields: list[str],
+    number: int,
+    file_name: str,
+    batch: Batch,
+) -> tuple[Record, list[str]] | None:
+    """The row's record and warnings, or None (its errors are in `batch`)."""
+    if len(fields) != width:
+        batch.errors.append(
+            (
+                number,
+                f"{file_name}, row {number}: {len(fields)} fields where the header has {width}",
+            )
+        )
+        batch.rejected += 1
+        return None
+    row = Row(dict(zip(header, fields, strict=True)))
+    record, warnings = kind.parse(row)
+    batch.errors.extend(
+        (number, f"{file_name}, row {number}, column {problem.column}: {problem.message}")
+        for problem in row.problems
+    )
+    if record is None:
+        batch.rejected += 1
+        return None
+    return record, warnings
+
+
+def _duplicate(file_name: str, number: int, identity: Any, seen: dict[Any, int]) -> str:
+    return (
+        f"{file_name}, row {number}: the same "
+        f"{'external_id' if isinstance(identity, str) else 'key'} as row {seen[identity]}"
+    )
 
 
 def read_file(path: Path, plan: Plan, chunk_rows: int) -> Iterator[tuple[str, Any, int]]:
-    """Events of one file: ("start", (staged?, lines), 0), then ("text" | "records", payload, rows)
-    per chunk, then ("done", FileRead, 0). Rows are checked here; what they say about
+    """Events of one file: ("start", (staged?, lines), 0), then per chunk ("records",
+    records, rows) or ("text", COPY text, rows) with ("drop", seqs, 0) for duplicates found
+    across batches, then ("done", FileRead, 0). Rows are checked here; what they say about
     stored records is decided by the writer."""
     read = FileRead()
     kind = plan.kind
@@ -65,61 +158,89 @@ def read_file(path: Path, plan: Plan, chunk_rows: int) -> Iterator[tuple[str, An
         yield "done", read, 0
         return
     lines = csv_file.text.count("\n")
-    stage_text = plan.decide(lines)
-    yield "start", (stage_text is not None, lines), 0
-    if stage_text is not None:
-        chunk_rows *= 4  # COPY text is small: fewer, larger chunks
+    staged = plan.staged(lines)
+    yield "start", (staged, lines), 0
+    if staged:
+        yield from _staged_events(path, kind, header, csv_file.rows(), read)
+        return
     seen: dict[Any, int] = {}
     chunk: list[Record] = []
-    first_seq = 0
     width = len(header)
+    batch = Batch()  # collects the findings; records go to the writer as they come
     for number, fields in csv_file.rows():
         read.rows += 1
-        if len(fields) != width:
-            read.errors.append(
-                f"{path.name}, row {number}: {len(fields)} fields where the header has {width}"
-            )
-            read.rejected += 1
+        parsed = _row_problem(kind, header, width, fields, number, path.name, batch)
+        if parsed is None:
             continue
-        row = Row(dict(zip(header, fields, strict=True)))
-        record, warnings = kind.parse(row)
-        if row.problems:
-            read.errors.extend(
-                f"{path.name}, row {number}, column {problem.column}: {problem.message}"
-                for problem in row.problems
-            )
-        if record is None:
-            read.rejected += 1
-            continue
+        record, warnings = parsed
         identity = kind.identity(record) if kind.identity else None
         if identity is not None:
             if identity in seen:
-                read.errors.append(
-                    f"{path.name}, row {number}: the same "
-                    f"{'external_id' if isinstance(identity, str) else 'key'} "
-                    f"as row {seen[identity]}"
-                )
-                read.rejected += 1
+                batch.errors.append((number, _duplicate(path.name, number, identity, seen)))
+                batch.rejected += 1
                 continue
             seen[identity] = number
-        if warnings:
-            read.warnings.extend(f"{path.name}, row {number}: {w}" for w in warnings)
+        batch.warnings.extend((number, f"{path.name}, row {number}: {w}") for w in warnings)
         chunk.append(record)
         if len(chunk) >= chunk_rows:
-            yield _chunk_event(chunk, stage_text, first_seq)
-            first_seq += len(chunk)
+            yield "records", chunk, len(chunk)
             chunk = []
     if chunk:
-        yield _chunk_event(chunk, stage_text, first_seq)
+        yield "records", chunk, len(chunk)
+    read.errors.extend(message for _, message in batch.errors)
+    read.warnings.extend(message for _, message in batch.warnings)
+    read.rejected = batch.rejected
     yield "done", read, 0
 
 
-def _chunk_event(
-    chunk: list[Record], stage_text: Callable[[list[Record], int], str] | None, first_seq: int
-) -> tuple[str, Any, int]:
-    if stage_text is None:
-        return "records", chunk, len(chunk)
-    return "text", stage_text(chunk, first_seq), len(chunk)
+def _staged_events(
+    path: Path,
+    kind: FileKind,
+    header: list[str],
+    rows: Iterator[tuple[int, list[str]]],
+    read: FileRead,
+) -> Iterator[tuple[str, Any, int]]:
+    """Batches of rows parsed in order into COPY text; a row that repeats an earlier batch's
+    is taken out of the stage again ("drop")."""
+    seen: dict[Any, int] = {}
+    errors: list[tuple[int, str]] = []
+    warnings: list[tuple[int, str]] = []
+    last = 1
+    for rows_batch in _batches(rows, BATCH_ROWS):
+        read.rows += len(rows_batch)
+        last = rows_batch[-1][0]
+        batch = parse_batch(kind.name, path.name, header, rows_batch)
+        read.rejected += batch.rejected
+        errors.extend(batch.errors)
+        warnings.extend(batch.warnings)
+        dropped = []
+        for identity, number in batch.identities:
+            if identity in seen:
+                errors.append((number, _duplicate(path.name, number, identity, seen)))
+                read.rejected += 1
+                dropped.append(number - 2)
+            else:
+                seen[identity] = number
+        yield "text", batch.text, batch.staged
+        if dropped:
+            yield "drop", dropped, 0
+    read.errors.extend(message for _, message in sorted(errors, key=lambda e: e[0]))
+    read.warnings.extend(message for _, message in sorted(warnings, key=lambda w: w[0]))
+    read.seq_limit = last - 1
+    yield "done", read, 0
+
+
+def _batches(
+    rows: Iterator[tuple[int, list[str]]], size: int
+) -> Iterator[list[tuple[int, list[str]]]]:
+    batch: list[tuple[int, list[str]]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _check_header(path: Path, kind: FileKind, header: list[str], read: FileRead) -> None:

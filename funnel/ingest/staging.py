@@ -98,27 +98,30 @@ class StagedLoad:
         self.source = source
         self.table = f"kb_stage_{next(_names)}"
         self.rows = 0
+        self.seq_limit = 0  # every staged seq is below it (set when the file is read)
         self.dims = Dimensions()
         definition = ", ".join(f"{c} {_TYPES.get(c, 'text')}" for c in self.columns)
         self.execute(f"CREATE TEMPORARY TABLE {self.table} ({definition}) ON COMMIT DROP")
 
     @classmethod
-    def stage_text(cls, records: Sequence[Any], first_seq: int) -> str:
-        return csv_text(cls.stage_rows(records, first_seq))
+    def stage_text(cls, records: Sequence[Any], seqs: Sequence[int]) -> str:
+        """COPY text of `records`; `seqs` (one per record, unique, increasing) keep the
+        file's order and give each new row its id (the reserved block plus its seq)."""
+        return csv_text(cls.stage_rows(records, seqs))
 
     @staticmethod
-    def stage_rows(records: Sequence[Any], first_seq: int) -> list[tuple[Any, ...]]:
+    def stage_rows(records: Sequence[Any], seqs: Sequence[int]) -> list[tuple[Any, ...]]:
         raise NotImplementedError
 
     def copy(self, text: str, count: int) -> None:
-        """Stage `count` rows built by stage_text(records, first_seq=self.rows)."""
+        """Stage `count` rows of stage_text."""
         text_columns = [c for c in self.columns if c not in _TYPES]
         copy_text(self.table, self.columns, text_columns, text)
         self.rows += count
 
-    def __call__(self, source: Any, records: Sequence[Any]) -> IngestResult:
-        self.copy(self.stage_text(records, self.rows), len(records))
-        return IngestResult()
+    def drop(self, seqs: list[int]) -> None:
+        """Unstage rows found to repeat an earlier row of the file."""
+        self.rows -= self.execute(f"DELETE FROM {self.table} WHERE seq = ANY(%s)", [seqs])
 
     def finish(self) -> IngestResult:
         raise NotImplementedError
@@ -193,9 +196,9 @@ class StagedPersons(StagedLoad):
     columns = PERSON_STAGE_COLUMNS
 
     @staticmethod
-    def stage_rows(records: Sequence[PersonRecord], first_seq: int) -> list[tuple[Any, ...]]:
+    def stage_rows(records: Sequence[PersonRecord], seqs: Sequence[int]) -> list[tuple[Any, ...]]:
         rows = []
-        for seq, record in enumerate(records, start=first_seq):
+        for seq, record in zip(seqs, records, strict=True):
             texts = record_texts(record)
             rows.append(
                 (
@@ -282,8 +285,8 @@ class StagedPersons(StagedLoad):
         """Persons, their source records and stage entries of the new rows (`rows`, alias s):
         ids are the reserved blocks plus the row's seq."""
         now = timezone.now()
-        person_id = f"{reserve_ids('funnel_person', self.rows)} + s.seq"
-        record_id = f"{reserve_ids('funnel_sourceperson', self.rows)} + s.seq"
+        person_id = f"{reserve_ids('funnel_person', self.seq_limit)} + s.seq"
+        record_id = f"{reserve_ids('funnel_sourceperson', self.seq_limit)} + s.seq"
         person_fields = ("email_normalized", "account_id", "channel_id", "campaign_id")
         derived = ("mql_at", "sql_at", "disqualified_at", "disqualify_reason", *ATTRIBUTE_FIELDS)
         created = self.execute(
@@ -372,7 +375,7 @@ class StagedActivities(StagedLoad):
     columns = ACTIVITY_STAGE_COLUMNS
 
     @staticmethod
-    def stage_rows(records: Sequence[ActivityRecord], first_seq: int) -> list[tuple[Any, ...]]:
+    def stage_rows(records: Sequence[ActivityRecord], seqs: Sequence[int]) -> list[tuple[Any, ...]]:
         return [
             (
                 seq,
@@ -383,7 +386,7 @@ class StagedActivities(StagedLoad):
                 r.occurred_at,
                 r.detail,
             )
-            for seq, r in enumerate(records, start=first_seq)
+            for seq, r in zip(seqs, records, strict=True)
         ]
 
     def finish(self) -> IngestResult:
@@ -471,7 +474,9 @@ class StagedOpportunities(StagedLoad):
     columns = OPPORTUNITY_STAGE_COLUMNS
 
     @staticmethod
-    def stage_rows(records: Sequence[OpportunityRecord], first_seq: int) -> list[tuple[Any, ...]]:
+    def stage_rows(
+        records: Sequence[OpportunityRecord], seqs: Sequence[int]
+    ) -> list[tuple[Any, ...]]:
         return [
             (
                 seq,
@@ -488,7 +493,7 @@ class StagedOpportunities(StagedLoad):
                 r.loss_reason,
                 r.channel,
             )
-            for seq, r in enumerate(records, start=first_seq)
+            for seq, r in zip(seqs, records, strict=True)
         ]
 
     def with_ids(self) -> str:
@@ -516,13 +521,13 @@ class StagedOpportunities(StagedLoad):
         rows = self.rows_of(new, self.with_ids())
         result = IngestResult()
         if rows:
-            first_id = reserve_ids("funnel_opportunity", self.rows)
+            first_id = reserve_ids("funnel_opportunity", self.seq_limit)
             with bulk_window(
                 ("funnel_opportunity", "funnel_opportunitychange"),
                 self.scalar(f"SELECT count(*) FROM {new}"),
             ):
                 result.created = self._insert_new(rows, source_id, first_id)
-            written = f"o.id BETWEEN {first_id} AND {first_id + self.rows - 1}"
+            written = f"o.id BETWEEN {first_id} AND {first_id + self.seq_limit - 1}"
             self.execute(
                 "UPDATE funnel_person p SET opportunity_at = f.first_created, "
                 "won_at = f.first_won FROM (SELECT o.person_id, "
@@ -578,3 +583,10 @@ def _opportunity_record(row: dict[str, Any]) -> OpportunityRecord:
         loss_reason=row["loss_reason"],
         channel=row["channel"],
     )
+
+
+STAGED_LOADS: dict[str, type[StagedLoad]] = {
+    "persons": StagedPersons,
+    "opportunities": StagedOpportunities,
+    "activities": StagedActivities,
+}

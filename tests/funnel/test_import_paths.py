@@ -258,3 +258,42 @@ def test_reserved_ids_are_a_block_nobody_else_gets(db: None) -> None:
         cursor.execute("SELECT nextval(pg_get_serial_sequence('funnel_activity', 'id'))")
         after = cursor.fetchone()[0]
     assert after == first + 1000
+
+
+PERSONS_WITH_PROBLEMS = (
+    "external_id,email,created_at,mql_at\n"
+    "P1,a@example.jp,2026-05-01T10:00:00+09:00,\n"
+    "P2,b@example.jp,2026-05-02T10:00:00+09:00,2026-05-03T10:00:00Z\n"
+    "P3,c@example.jp,not a date,\n"
+    "P1,d@example.jp,2026-05-04T10:00:00+09:00,\n"  # the same external_id as row 2
+    "P4,,2026-05-05T10:00:00+09:00,\n"
+    "P5,b@example.jp,2026-05-06T10:00:00+09:00,\n"  # merges with P2
+    "P4,e@example.jp,2026-05-07T10:00:00+09:00,\n"  # the same external_id as row 6
+    "P6,f@example.jp,2026-05-08,2026-05-09T00:00:00+09:00\n"
+)
+
+
+def test_a_large_file_read_in_batches_reports_and_stores_what_a_small_one_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of two rows: duplicates across batches are found by the reader and taken
+    out of the stage; errors keep the file's row order."""
+    from funnel.csv_import import reading
+
+    (tmp_path / "persons.csv").write_text(PERSONS_WITH_PROBLEMS)
+    monkeypatch.setattr(importer, "BULK_ROWS", 10**9)
+    small = import_csv_files("ma", [tmp_path]).files[0]
+    small_stored = _stored()
+    _clean()
+    monkeypatch.setattr(importer, "BULK_ROWS", -1)
+    monkeypatch.setattr(reading, "BATCH_ROWS", 2)
+    large = import_csv_files("ma", [tmp_path]).files[0]
+    assert large.errors == small.errors
+    assert [e.split(":")[0] for e in large.errors] == [
+        "persons.csv, row 4, column created_at",
+        "persons.csv, row 5",
+        "persons.csv, row 8",
+    ]
+    assert large.result.as_dict() == small.result.as_dict()
+    assert large.result.created == 5 and large.result.rejected == 3
+    assert _stored() == small_stored
