@@ -204,17 +204,28 @@ class SourcePerson(models.Model):
         Source, on_delete=models.CASCADE, related_name="person_records", db_index=False
     )
     external_id = models.CharField(_("external id"), max_length=200)
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="source_records")
+    # Indexed by sourceperson_person (person, created_at). No other column of a source
+    # record is looked up: persons are found by Person.email_normalized, and a channel or
+    # campaign is deleted rarely enough to scan for its records. Every index here is
+    # written for each of the millions of records an initial import brings.
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="source_records", db_index=False
+    )
     email = models.CharField(_("email"), max_length=320, blank=True)
-    email_normalized = models.CharField(max_length=320, blank=True, db_index=True)
+    email_normalized = models.CharField(max_length=320, blank=True)
     name = models.CharField(_("name"), max_length=300, blank=True)
     company = models.CharField(_("company"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created at"))
     channel = models.ForeignKey(
-        Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     campaign = models.ForeignKey(
-        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Campaign,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     mql_at = models.DateTimeField(_("MQL at"), null=True, blank=True)
     sql_at = models.DateTimeField(_("SQL at"), null=True, blank=True)
@@ -252,13 +263,17 @@ class StageEntry(models.Model):
     admin chose for that stage.
     """
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="stage_entries")
+    # Both foreign keys are indexed as the leading column of an index below.
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="stage_entries", db_index=False
+    )
     source_record = models.ForeignKey(
         SourcePerson,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="stage_entries",
+        db_index=False,
     )
     stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
     basis = models.CharField(
