@@ -1,10 +1,10 @@
-"""Celery tasks: load by id, call the service."""
-
-from celery import shared_task
+"""Celery tasks: load by id, call the service. Bound to our app explicitly, since the
+project package no longer imports it at start-up (see kpi_dashboard/__init__.py)."""
 
 from integrations.services import run_csv_import
+from kpi_dashboard.celery import app
 
 
-@shared_task(acks_late=True)
+@app.task(acks_late=True)
 def run_csv_import_task(run_id: int) -> str:
     return str(run_csv_import(run_id).status)
