@@ -4,10 +4,10 @@ Embedded mode (no DATABASE_URL, no REDIS_URL): SQLite under var/ and Celery in e
 Production: DATABASE_URL=postgres://..., REDIS_URL=redis://..., DEBUG=0 and a real SECRET_KEY.
 """
 
+import importlib.util
 from pathlib import Path
 
 import environ
-import plotly
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -118,7 +118,10 @@ if not 1 <= FISCAL_YEAR_START_MONTH <= 12:
 STATIC_URL = "static/"
 # plotly.js is served from our own static files (never a CDN): the installed plotly package's
 # package_data holds the plotly.min.js that matches the figures it builds.
-PLOTLY_JS_DIR = Path(plotly.__file__).resolve().parent / "package_data"
+# Found without importing plotly (~30 ms of every command's start-up).
+_plotly = importlib.util.find_spec("plotly")
+assert _plotly is not None and _plotly.origin, "plotly is a dependency (pyproject.toml)"
+PLOTLY_JS_DIR = Path(_plotly.origin).resolve().parent / "package_data"
 STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/plotly", PLOTLY_JS_DIR)]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise serves collected files from here
