@@ -202,9 +202,6 @@ def _write_file(
         elif event == "text":
             assert load is not None
             load.copy(payload, rows)
-        elif event == "drop":
-            assert load is not None
-            load.drop(payload)
         elif event == "records":
             report.result.add(write(source, payload))
         elif event == "done":

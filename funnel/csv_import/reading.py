@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from funnel.csv_import.formats import KINDS, FileKind, Record, Row
+from funnel.csv_import.formats import FileKind, Record, Row
 from funnel.csv_import.reader import FileProblem, open_csv
 from funnel.ingest.staging import STAGED_LOADS
 
@@ -29,8 +29,8 @@ from funnel.ingest.staging import STAGED_LOADS
 # staged COPY text is light (one line), so the budget counts a record as many text rows.
 LOOKAHEAD = 6_000_000
 RECORD_WEIGHT = 100
-# Staged files are parsed in batches of this many rows.
-BATCH_ROWS = 20_000
+# Staged files are handed over in batches of this many rows (COPY text is small).
+STAGED_BATCH_ROWS = 20_000
 
 
 @dataclass
@@ -58,94 +58,60 @@ class Plan:
 
 
 @dataclass
-class Batch:
-    """What parsing a batch of rows of a staged load gives: COPY text and the findings, each
-    with its row number. A row's seq in the stage is its row number minus 2 (unique, in
-    file order; rejected rows leave gaps)."""
+class Findings:
+    """Problems and warnings of one file's rows, in row order, and how many were rejected."""
 
-    text: str = ""
-    staged: int = 0
-    identities: list[tuple[Any, int]] = field(default_factory=list)
-    errors: list[tuple[int, str]] = field(default_factory=list)
-    warnings: list[tuple[int, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     rejected: int = 0
 
 
-def parse_batch(
-    kind_name: str, file_name: str, header: list[str], rows: list[tuple[int, list[str]]]
-) -> Batch:
-    """Check `rows` and build the stage text of the good ones (no database). Duplicates
-    within the batch are rejected here, across batches by the caller."""
-    kind = KINDS[kind_name]
-    batch = Batch()
-    seen: dict[Any, int] = {}
-    records: list[Record] = []
-    seqs: list[int] = []
+def checked_records(
+    kind: FileKind,
+    file_name: str,
+    header: list[str],
+    rows: Iterable[tuple[int, list[str]]],
+    seen: dict[Any, int],
+    findings: Findings,
+) -> Iterator[tuple[int, Record]]:
+    """(row number, record) of each good row; a bad row, or one whose identity an earlier
+    row of the file (in `seen`) had, is rejected into `findings`."""
     width = len(header)
     for number, fields in rows:
-        message = _row_problem(kind, header, width, fields, number, file_name, batch)
-        if message is None:
+        where = f"{file_name}, row {number}"
+        if len(fields) != width:
+            findings.errors.append(f"{where}: {len(fields)} fields where the header has {width}")
+            findings.rejected += 1
             continue
-        record, warnings = message
+        row = Row(dict(zip(header, fields, strict=True)))
+        record, warnings = kind.parse(row)
+        findings.errors.extend(
+            f"{where}, column {problem.column}: {problem.message}" for problem in row.problems
+        )
+        if record is None:
+            findings.rejected += 1
+            continue
         identity = kind.identity(record) if kind.identity else None
         if identity is not None:
             if identity in seen:
-                batch.errors.append((number, _duplicate(file_name, number, identity, seen)))
-                batch.rejected += 1
+                findings.errors.append(
+                    f"{where}: the same "
+                    f"{'external_id' if isinstance(identity, str) else 'key'} "
+                    f"as row {seen[identity]}"
+                )
+                findings.rejected += 1
                 continue
             seen[identity] = number
-            batch.identities.append((identity, number))
-        batch.warnings.extend((number, f"{file_name}, row {number}: {w}") for w in warnings)
-        records.append(record)
-        seqs.append(number - 2)
-    batch.text = STAGED_LOADS[kind_name].stage_text(records, seqs)
-    batch.staged = len(records)
-    return batch
-
-
-def _row_problem(
-    kind: FileKind,
-    header: list[str],
-    width: int,
-    fields: list[str],
-    number: int,
-    file_name: str,
-    batch: Batch,
-) -> tuple[Record, list[str]] | None:
-    """The row's record and warnings, or None (its errors are in `batch`)."""
-    if len(fields) != width:
-        batch.errors.append(
-            (
-                number,
-                f"{file_name}, row {number}: {len(fields)} fields where the header has {width}",
-            )
-        )
-        batch.rejected += 1
-        return None
-    row = Row(dict(zip(header, fields, strict=True)))
-    record, warnings = kind.parse(row)
-    batch.errors.extend(
-        (number, f"{file_name}, row {number}, column {problem.column}: {problem.message}")
-        for problem in row.problems
-    )
-    if record is None:
-        batch.rejected += 1
-        return None
-    return record, warnings
-
-
-def _duplicate(file_name: str, number: int, identity: Any, seen: dict[Any, int]) -> str:
-    return (
-        f"{file_name}, row {number}: the same "
-        f"{'external_id' if isinstance(identity, str) else 'key'} as row {seen[identity]}"
-    )
+        findings.warnings.extend(f"{where}: {w}" for w in warnings)
+        yield number, record
 
 
 def read_file(path: Path, plan: Plan, chunk_rows: int) -> Iterator[tuple[str, Any, int]]:
     """Events of one file: ("start", (staged?, lines), 0), then per chunk ("records",
-    records, rows) or ("text", COPY text, rows) with ("drop", seqs, 0) for duplicates found
-    across batches, then ("done", FileRead, 0). Rows are checked here; what they say about
-    stored records is decided by the writer."""
+    records, rows) or, for a staged load, ("text", COPY text, rows), then ("done", FileRead,
+    0). Rows are checked here; what they say about stored records is decided by the writer.
+    A staged row's seq is its row number minus 2 (unique, in file order; rejected rows
+    leave gaps)."""
     read = FileRead()
     kind = plan.kind
     try:
@@ -160,72 +126,24 @@ def read_file(path: Path, plan: Plan, chunk_rows: int) -> Iterator[tuple[str, An
     lines = csv_file.text.count("\n")
     staged = plan.staged(lines)
     yield "start", (staged, lines), 0
-    if staged:
-        yield from _staged_events(path, kind, header, csv_file.rows(), read)
-        return
     seen: dict[Any, int] = {}
-    chunk: list[Record] = []
-    width = len(header)
-    batch = Batch()  # collects the findings; records go to the writer as they come
-    for number, fields in csv_file.rows():
-        read.rows += 1
-        parsed = _row_problem(kind, header, width, fields, number, path.name, batch)
-        if parsed is None:
-            continue
-        record, warnings = parsed
-        identity = kind.identity(record) if kind.identity else None
-        if identity is not None:
-            if identity in seen:
-                batch.errors.append((number, _duplicate(path.name, number, identity, seen)))
-                batch.rejected += 1
-                continue
-            seen[identity] = number
-        batch.warnings.extend((number, f"{path.name}, row {number}: {w}") for w in warnings)
-        chunk.append(record)
-        if len(chunk) >= chunk_rows:
-            yield "records", chunk, len(chunk)
-            chunk = []
-    if chunk:
-        yield "records", chunk, len(chunk)
-    read.errors.extend(message for _, message in batch.errors)
-    read.warnings.extend(message for _, message in batch.warnings)
-    read.rejected = batch.rejected
-    yield "done", read, 0
-
-
-def _staged_events(
-    path: Path,
-    kind: FileKind,
-    header: list[str],
-    rows: Iterator[tuple[int, list[str]]],
-    read: FileRead,
-) -> Iterator[tuple[str, Any, int]]:
-    """Batches of rows parsed in order into COPY text; a row that repeats an earlier batch's
-    is taken out of the stage again ("drop")."""
-    seen: dict[Any, int] = {}
-    errors: list[tuple[int, str]] = []
-    warnings: list[tuple[int, str]] = []
+    findings = Findings()
     last = 1
-    for rows_batch in _batches(rows, BATCH_ROWS):
-        read.rows += len(rows_batch)
-        last = rows_batch[-1][0]
-        batch = parse_batch(kind.name, path.name, header, rows_batch)
-        read.rejected += batch.rejected
-        errors.extend(batch.errors)
-        warnings.extend(batch.warnings)
-        dropped = []
-        for identity, number in batch.identities:
-            if identity in seen:
-                errors.append((number, _duplicate(path.name, number, identity, seen)))
-                read.rejected += 1
-                dropped.append(number - 2)
-            else:
-                seen[identity] = number
-        yield "text", batch.text, batch.staged
-        if dropped:
-            yield "drop", dropped, 0
-    read.errors.extend(message for _, message in sorted(errors, key=lambda e: e[0]))
-    read.warnings.extend(message for _, message in sorted(warnings, key=lambda w: w[0]))
+    for rows in _batches(csv_file.rows(), STAGED_BATCH_ROWS if staged else chunk_rows):
+        read.rows += len(rows)
+        last = rows[-1][0]
+        good = list(checked_records(kind, path.name, header, rows, seen, findings))
+        if not good:
+            continue
+        numbers, records = zip(*good, strict=True)
+        if staged:
+            text = STAGED_LOADS[kind.name].stage_text(records, [n - 2 for n in numbers])
+            yield "text", text, len(records)
+        else:
+            yield "records", list(records), len(records)
+    read.errors.extend(findings.errors)
+    read.warnings.extend(findings.warnings)
+    read.rejected = findings.rejected
     read.seq_limit = last - 1
     yield "done", read, 0
 

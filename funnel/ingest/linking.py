@@ -32,6 +32,15 @@ def resolve_person_ids(
     return by_external_id, by_email
 
 
+def records_wait() -> bool:
+    """Whether any opportunity or activity still waits for its person (else a load of
+    persons has nothing to link)."""
+    return (
+        Opportunity.objects.filter(person__isnull=True).exists()
+        or Activity.objects.filter(person__isnull=True).exists()
+    )
+
+
 def link_waiting_records(
     source: Any, external_ids: Sequence[str], emails: Sequence[str]
 ) -> set[int]:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from funnel.choices import DisqualifyReason, QualificationMode, Stage
 from funnel.ingest.batches import chunks, refresh_opportunity_dates
 from funnel.ingest.bulk import allocate_ids, insert_rows, update_rows
-from funnel.ingest.linking import link_waiting_records
+from funnel.ingest.linking import link_waiting_records, records_wait
 from funnel.ingest.lookups import Dimensions
 from funnel.models import (
     Activity,
@@ -107,10 +107,7 @@ class PersonBulkLoad:
         self.known_emails: set[str] = set(
             Person.objects.with_email().values_list("email_normalized", flat=True)
         )
-        self.records_wait = (
-            Opportunity.objects.filter(person__isnull=True).exists()
-            or Activity.objects.filter(person__isnull=True).exists()
-        )
+        self.records_wait = records_wait()
 
     def __call__(self, source: Any, records: Sequence[PersonRecord]) -> IngestResult:
         return ingest_persons(source, records, self)

@@ -8,8 +8,9 @@ here: new records that merge with nothing, and records that did not change. Ever
 record (a stored record that changed, an email already known or shared within the file)
 goes through the batch path afterwards, so the identity rules stay in one place.
 
-A load is used like a batch writer, `load(source, records)` for each chunk, then
-`load.finish()` writes and returns the counts. It runs inside the file's transaction.
+A load is fed COPY text, `load.copy(stage_text(records, seqs), count)` for each chunk (the
+import's reader thread builds the text), then `load.finish()` writes and returns the
+counts. It runs inside the file's transaction.
 """
 
 # SQL here is composed from our own table and column names and integer ids only; values
@@ -31,7 +32,7 @@ from funnel.choices import OpportunityStatus, QualificationMode, Stage
 from funnel.ingest.batches import BATCH_SIZE, chunks, refresh_opportunity_dates
 from funnel.ingest.bulk import bulk_window, copy_text, csv_text, reserve_ids
 from funnel.ingest.deals import ingest_opportunities
-from funnel.ingest.linking import link_waiting_records
+from funnel.ingest.linking import link_waiting_records, records_wait
 from funnel.ingest.lookups import Dimensions
 from funnel.ingest.persons import (
     ATTRIBUTE_FIELDS,
@@ -69,14 +70,15 @@ _TYPES = {
 }
 
 
-def _person_ref_join(source_id: int, alias: str = "s") -> str:
-    """How a staged opportunity or activity finds its person (linking.py says it in ORM
-    terms): by external id within its source, else by normalised email in any source."""
+def _person_ref_join(source_id: int) -> str:
+    """How a staged opportunity or activity (alias s) finds its person (linking.py says it
+    in ORM terms): by external id within its source, else by normalised email in any
+    source."""
     return (
         f"LEFT JOIN funnel_sourceperson ref ON ref.source_id = {int(source_id)} "
-        f"AND ref.external_id = {alias}.person_external_id AND {alias}.person_external_id <> '' "
+        "AND ref.external_id = s.person_external_id AND s.person_external_id <> '' "
         "LEFT JOIN funnel_person by_email ON by_email.email_normalized = "
-        f"{alias}.person_email_normalized AND by_email.email_normalized <> ''"
+        "s.person_email_normalized AND by_email.email_normalized <> ''"
     )
 
 
@@ -119,10 +121,6 @@ class StagedLoad:
         copy_text(self.table, self.columns, text_columns, text)
         self.rows += count
 
-    def drop(self, seqs: list[int]) -> None:
-        """Unstage rows found to repeat an earlier row of the file."""
-        self.rows -= self.execute(f"DELETE FROM {self.table} WHERE seq = ANY(%s)", [seqs])
-
     def finish(self) -> IngestResult:
         raise NotImplementedError
 
@@ -151,15 +149,13 @@ class StagedLoad:
         self.execute(f"ANALYZE {name}")
         return name
 
-    def rows_of(self, seqs: str, staged: str) -> str:
-        """FROM clause (alias s) of the `staged` rows whose seq is in table `seqs`; '' if
-        none."""
-        count = self.scalar(f"SELECT count(*) FROM {seqs}")
-        if not count:
-            return ""
+    def rows_of(self, seqs: str, staged: str) -> tuple[str, int]:
+        """FROM clause (alias s) of the `staged` rows whose seq is in table `seqs`, and how
+        many they are."""
+        count = int(self.scalar(f"SELECT count(*) FROM {seqs}"))
         if count == self.rows:
-            return staged
-        return f"{staged} JOIN {seqs} n ON n.seq = s.seq"
+            return staged, count
+        return f"{staged} JOIN {seqs} n ON n.seq = s.seq", count
 
     def leftover(
         self, exclude: Sequence[str], build: Callable[[dict[str, Any]], Any]
@@ -267,10 +263,10 @@ class StagedPersons(StagedLoad):
             )
             unchanged = self.scalar(f"SELECT count(*) FROM {same}")
             exclude.append(same)
-        rows = self.rows_of(new, staged)
+        rows, count = self.rows_of(new, staged)
         created = 0
-        if rows:
-            with bulk_window(_PERSON_TABLES, self.scalar(f"SELECT count(*) FROM {new}")):
+        if count:
+            with bulk_window(_PERSON_TABLES, count):
                 created = self._write_new(rows, source_id)
             self._link_waiting(rows)
         result = IngestResult(created=created, unchanged=unchanged)
@@ -316,7 +312,7 @@ class StagedPersons(StagedLoad):
 
     def _link_waiting(self, rows: str) -> None:
         """Opportunities and activities stored before their person are linked now."""
-        if not _records_wait():
+        if not records_wait():
             return
         linked: set[int] = set()
         with connection.cursor() as cursor:
@@ -327,13 +323,6 @@ class StagedPersons(StagedLoad):
                 self.source, [r[0] for r in chunk], [r[1] for r in chunk if r[1]]
             )
         refresh_opportunity_dates(linked)
-
-
-def _records_wait() -> bool:
-    return (
-        Opportunity.objects.filter(person__isnull=True).exists()
-        or Activity.objects.filter(person__isnull=True).exists()
-    )
 
 
 def _person_record(row: dict[str, Any]) -> PersonRecord:
@@ -518,14 +507,11 @@ class StagedOpportunities(StagedLoad):
             else ""
         )
         new = self.temp("new", f"SELECT s.seq FROM {stage} s {new_only}")
-        rows = self.rows_of(new, self.with_ids())
+        rows, count = self.rows_of(new, self.with_ids())
         result = IngestResult()
-        if rows:
+        if count:
             first_id = reserve_ids("funnel_opportunity", self.seq_limit)
-            with bulk_window(
-                ("funnel_opportunity", "funnel_opportunitychange"),
-                self.scalar(f"SELECT count(*) FROM {new}"),
-            ):
+            with bulk_window(("funnel_opportunity", "funnel_opportunitychange"), count):
                 result.created = self._insert_new(rows, source_id, first_id)
             written = f"o.id BETWEEN {first_id} AND {first_id + self.seq_limit - 1}"
             self.execute(

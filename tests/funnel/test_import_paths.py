@@ -276,8 +276,8 @@ PERSONS_WITH_PROBLEMS = (
 def test_a_large_file_read_in_batches_reports_and_stores_what_a_small_one_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Batches of two rows: duplicates across batches are found by the reader and taken
-    out of the stage; errors keep the file's row order."""
+    """Batches of two rows: duplicates across batches are found and never staged; errors
+    keep the file's row order."""
     from funnel.csv_import import reading
 
     (tmp_path / "persons.csv").write_text(PERSONS_WITH_PROBLEMS)
@@ -286,7 +286,7 @@ def test_a_large_file_read_in_batches_reports_and_stores_what_a_small_one_does(
     small_stored = _stored()
     _clean()
     monkeypatch.setattr(importer, "BULK_ROWS", -1)
-    monkeypatch.setattr(reading, "BATCH_ROWS", 2)
+    monkeypatch.setattr(reading, "STAGED_BATCH_ROWS", 2)
     large = import_csv_files("ma", [tmp_path]).files[0]
     assert large.errors == small.errors
     assert [e.split(":")[0] for e in large.errors] == [
