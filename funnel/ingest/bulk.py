@@ -66,9 +66,13 @@ def copy_text(table: str, columns: Sequence[str], text_columns: Sequence[str], t
     if text_columns:
         not_null = ", ".join(f'"{c}"' for c in text_columns)
         options += f", FORCE_NOT_NULL ({not_null})"
+    # One read of the whole text: psycopg2 takes the GIL back for every read, and while
+    # the import's reader thread parses, each take can wait a whole switch interval.
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(
-            f'COPY "{table}" ({quoted}) FROM STDIN WITH ({options})', io.StringIO(text)
+            f'COPY "{table}" ({quoted}) FROM STDIN WITH ({options})',
+            io.StringIO(text),
+            size=len(text) + 1,
         )
 
 
