@@ -14,6 +14,7 @@ where PostgreSQL needs the other one.)
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -77,32 +78,37 @@ def checked_records(
     """(row number, record) of each good row; a bad row, or one whose identity an earlier
     row of the file (in `seen`) had, is rejected into `findings`."""
     width = len(header)
+    parse, identity_of = kind.parse, kind.identity
     for number, fields in rows:
-        where = f"{file_name}, row {number}"
         if len(fields) != width:
-            findings.errors.append(f"{where}: {len(fields)} fields where the header has {width}")
+            findings.errors.append(
+                f"{file_name}, row {number}: {len(fields)} fields where the header has {width}"
+            )
             findings.rejected += 1
             continue
         row = Row(dict(zip(header, fields, strict=True)))
-        record, warnings = kind.parse(row)
-        findings.errors.extend(
-            f"{where}, column {problem.column}: {problem.message}" for problem in row.problems
-        )
+        record, warnings = parse(row)
+        if row.problems:
+            findings.errors.extend(
+                f"{file_name}, row {number}, column {problem.column}: {problem.message}"
+                for problem in row.problems
+            )
         if record is None:
             findings.rejected += 1
             continue
-        identity = kind.identity(record) if kind.identity else None
+        identity = identity_of(record) if identity_of else None
         if identity is not None:
             if identity in seen:
                 findings.errors.append(
-                    f"{where}: the same "
+                    f"{file_name}, row {number}: the same "
                     f"{'external_id' if isinstance(identity, str) else 'key'} "
                     f"as row {seen[identity]}"
                 )
                 findings.rejected += 1
                 continue
             seen[identity] = number
-        findings.warnings.extend(f"{where}: {w}" for w in warnings)
+        if warnings:
+            findings.warnings.extend(f"{file_name}, row {number}: {w}" for w in warnings)
         yield number, record
 
 
@@ -151,13 +157,7 @@ def read_file(path: Path, plan: Plan, chunk_rows: int) -> Iterator[tuple[str, An
 def _batches(
     rows: Iterator[tuple[int, list[str]]], size: int
 ) -> Iterator[list[tuple[int, list[str]]]]:
-    batch: list[tuple[int, list[str]]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
+    while batch := list(itertools.islice(rows, size)):
         yield batch
 
 
