@@ -677,7 +677,7 @@ def print_figures(
         f"PostgreSQL {db['server_version']} (shared_buffers={db['shared_buffers']}, "
         f"work_mem={db['work_mem']}, synchronous_commit={db['synchronous_commit']}, "
         f"fsync={db['fsync']}, max_wal_size={db['max_wal_size']}, "
-        f"autovacuum={db['autovacuum']}, jit={db['jit']})"
+        f"autovacuum={db['autovacuum']}, jit={db['jit']}; the app's connections: jit=off)"
     )
     print("-" * 78)
     for name, count in f["rows"].items():

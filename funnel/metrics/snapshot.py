@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
-
-from django.db import connection, transaction
 
 from funnel.metrics.breakdowns import breakdown, breakdown_counts
 from funnel.metrics.counts import COHORT_KEYS, Window, cohort_sizes, funnel_counts
@@ -68,20 +64,6 @@ def cohort_details(
     return details
 
 
-@contextmanager
-def _without_jit() -> Iterator[None]:
-    """PostgreSQL compiles a query to machine code (JIT) above a planner cost that the
-    passes of a snapshot exceed, and spends more compiling them than it saves (about a
-    third of the database time at 1M persons). Off for this transaction only."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off")
-        yield
-
-
 def kpi_snapshot(
     period: Period,
     as_of: dt.datetime,
@@ -90,21 +72,20 @@ def kpi_snapshot(
 ) -> dict[str, Any]:
     filters = filters or KpiFilters()
     window = Window(period, as_of)
-    with _without_jit():
-        by_channel = breakdown_counts(window, filters, "channel")
-        kpis, counts = period_kpis(window, filters, by_channel)
-        trailing = trailing_counts(period)
-        return {
-            "period": period.as_dict(),
-            "as_of": as_of,
-            "filters": filters.as_dict(),
-            "kpis": kpis,
-            "tree": kpi_tree(period, as_of, kpis, what_if, trailing),
-            "velocity": {key: kpis[key] for key in VELOCITY_KEYS},
-            "cohorts": cohort_details(window, counts, trailing),
-            "targets": target_pace(period, as_of, kpis),
-            "by_channel": breakdown(window, filters, "channel", by_channel),
-        }
+    by_channel = breakdown_counts(window, filters, "channel")
+    kpis, counts = period_kpis(window, filters, by_channel)
+    trailing = trailing_counts(period)
+    return {
+        "period": period.as_dict(),
+        "as_of": as_of,
+        "filters": filters.as_dict(),
+        "kpis": kpis,
+        "tree": kpi_tree(period, as_of, kpis, what_if, trailing),
+        "velocity": {key: kpis[key] for key in VELOCITY_KEYS},
+        "cohorts": cohort_details(window, counts, trailing),
+        "targets": target_pace(period, as_of, kpis),
+        "by_channel": breakdown(window, filters, "channel", by_channel),
+    }
 
 
 def json_ready(value: Any) -> Any:
