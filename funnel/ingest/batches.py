@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from funnel.choices import OpportunityStatus
 from funnel.models import Opportunity, Person
@@ -19,16 +19,25 @@ def chunks(items: Sequence[T], size: int = BATCH_SIZE) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-def refresh_opportunity_dates(person_ids: Iterable[int]) -> None:
+def refresh_opportunity_dates(person_ids: Iterable[int] | QuerySet[Any, Any]) -> None:
     """`opportunity_at`: created_at of the person's earliest opportunity; `won_at`: earliest
-    closed_at among its won ones. Whether they count at an as_of is decided when reading."""
-    ids = sorted({pid for pid in person_ids if pid is not None})
+    closed_at among its won ones. Whether they count at an as_of is decided when reading.
+
+    `person_ids` are ids (updated in batches), or a query of them: one statement for the
+    persons of a whole staged load."""
     first_created = Opportunity.objects.filter(person_id=OuterRef("pk")).order_by("created_at")
     first_won = Opportunity.objects.filter(
         person_id=OuterRef("pk"), status=OpportunityStatus.WON, closed_at__isnull=False
     ).order_by("closed_at")
-    for chunk in chunks(ids):
-        Person.objects.filter(pk__in=chunk).update(
+
+    def update(persons: Sequence[int] | QuerySet[Any, Any]) -> None:
+        Person.objects.filter(pk__in=persons).update(
             opportunity_at=Subquery(first_created.values("created_at")[:1]),
             won_at=Subquery(first_won.values("closed_at")[:1]),
         )
+
+    if isinstance(person_ids, QuerySet):
+        update(person_ids)
+        return
+    for chunk in chunks(sorted({pid for pid in person_ids if pid is not None})):
+        update(chunk)

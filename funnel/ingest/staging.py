@@ -28,7 +28,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from funnel.choices import OpportunityStatus, QualificationMode, Stage
+from funnel.choices import QualificationMode, Stage
 from funnel.ingest.batches import BATCH_SIZE, chunks, refresh_opportunity_dates
 from funnel.ingest.bulk import bulk_window, copy_text, csv_text, reserve_ids
 from funnel.ingest.deals import ingest_opportunities
@@ -514,16 +514,10 @@ class StagedOpportunities(StagedLoad):
             with bulk_window(("funnel_opportunity", "funnel_opportunitychange"), count):
                 result.created = self._insert_new(rows, source_id, first_id)
             written = f"o.id BETWEEN {first_id} AND {first_id + self.seq_limit - 1}"
-            self.execute(
-                "UPDATE funnel_person p SET opportunity_at = f.first_created, "
-                "won_at = f.first_won FROM (SELECT o.person_id, "
-                "min(o.created_at) AS first_created, "
-                "min(o.closed_at) FILTER (WHERE o.status = %s) AS first_won "
-                "FROM funnel_opportunity o WHERE o.person_id IN (SELECT o.person_id "
-                f"FROM funnel_opportunity o WHERE {written}) "
-                "GROUP BY o.person_id ORDER BY o.person_id) f WHERE p.id = f.person_id "
-                "AND (p.opportunity_at, p.won_at) IS DISTINCT FROM (f.first_created, f.first_won)",
-                [OpportunityStatus.WON.value],
+            refresh_opportunity_dates(
+                Opportunity.objects.filter(
+                    id__range=(first_id, first_id + self.seq_limit - 1), person__isnull=False
+                ).values("person_id")
             )
             result.unlinked = self.scalar(
                 f"SELECT count(*) FROM funnel_opportunity o WHERE {written} "
