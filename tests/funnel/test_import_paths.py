@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from funnel.csv_import import importer
 from funnel.csv_import.importer import import_csv_files
 from funnel.ingest import bulk
-from funnel.models import Activity, Opportunity, Person, SourcePerson, StageEntry
+from funnel.models import Activity, Opportunity, Person, Source, SourcePerson, StageEntry
 from funnel.records import ActivityRecord, OpportunityRecord, PersonRecord
 from tests.funnel.test_properties import HYPOTHESIS, Dataset, _clean, datasets
 
@@ -248,6 +248,28 @@ def test_a_bulk_window_fails_whole_when_a_row_breaks_a_constraint(
         )
     assert _schema() == before
     assert not Activity.objects.exists()
+
+
+def test_a_bulk_window_leaves_statistics_of_the_rows_it_wrote(db: None) -> None:
+    """Statements after the window (in the same transaction) are planned with statistics
+    of the rows it wrote: without them the opportunity dates of 90k persons took minutes."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the bulk window is PostgreSQL's")
+    source = Source.objects.create(name="bulk", kind="csv")
+    with bulk.bulk_window(["funnel_activity"], bulk.BULK_WINDOW_ROWS), connection.cursor() as c:
+        c.execute(
+            "INSERT INTO funnel_activity (source_id, external_id, person_id, "
+            "person_external_id, person_email_normalized, type, occurred_at, detail) "
+            "SELECT %s, 'A' || n, NULL, '', '', 'web_visit', now(), '' "
+            "FROM generate_series(1, %s) n",
+            [source.pk, bulk.BULK_WINDOW_ROWS],
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n_distinct FROM pg_stats "
+            "WHERE tablename = 'funnel_activity' AND attname = 'external_id'"
+        )
+        assert cursor.fetchall() == [(-1.0,)]  # every value distinct
 
 
 def test_reserved_ids_are_a_block_nobody_else_gets(db: None) -> None:
