@@ -8,7 +8,7 @@ here: new records that merge with nothing, and records that did not change. Ever
 record (a stored record that changed, an email already known or shared within the file)
 goes through the batch path afterwards, so the identity rules stay in one place.
 
-A load is fed COPY text, `load.copy(stage_text(records, seqs), count)` for each chunk (the
+A load is fed COPY text, `load.copy(*stage_text(numbered_records))` for each chunk (the
 import's reader thread builds the text), then `load.finish()` writes and returns the
 counts. It runs inside the file's transaction.
 """
@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from django.db import connection
@@ -106,13 +106,22 @@ class StagedLoad:
         self.execute(f"CREATE TEMPORARY TABLE {self.table} ({definition}) ON COMMIT DROP")
 
     @classmethod
-    def stage_text(cls, records: Sequence[Any], seqs: Sequence[int]) -> str:
-        """COPY text of `records`; `seqs` (one per record, unique, increasing) keep the
-        file's order and give each new row its id (the reserved block plus its seq)."""
-        return csv_text(cls.stage_rows(records, seqs))
+    def stage_text(cls, numbered: Iterable[tuple[int, Any]]) -> tuple[str, int]:
+        """COPY text of (row number, record) pairs, and how many. A row's seq (its number
+        minus 2: unique, increasing) keeps the file's order and gives a new row its id (the
+        reserved block plus its seq). Consumes `numbered` lazily."""
+        count = 0
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            nonlocal count
+            for number, record in numbered:
+                count += 1
+                yield cls.stage_row(record, number - 2)
+
+        return csv_text(rows()), count
 
     @staticmethod
-    def stage_rows(records: Sequence[Any], seqs: Sequence[int]) -> list[tuple[Any, ...]]:
+    def stage_row(record: Any, seq: int) -> tuple[Any, ...]:
         raise NotImplementedError
 
     def copy(self, text: str, count: int) -> None:
@@ -192,20 +201,15 @@ class StagedPersons(StagedLoad):
     columns = PERSON_STAGE_COLUMNS
 
     @staticmethod
-    def stage_rows(records: Sequence[PersonRecord], seqs: Sequence[int]) -> list[tuple[Any, ...]]:
-        rows = []
-        for seq, record in zip(seqs, records, strict=True):
-            texts = record_texts(record)
-            rows.append(
-                (
-                    seq,
-                    record.external_id,
-                    *(texts[f] for f in _STAGED_TEXTS),
-                    record.channel,
-                    record.campaign,
-                )
-            )
-        return rows
+    def stage_row(record: PersonRecord, seq: int) -> tuple[Any, ...]:
+        texts = record_texts(record)
+        return (
+            seq,
+            record.external_id,
+            *(texts[f] for f in _STAGED_TEXTS),
+            record.channel,
+            record.campaign,
+        )
 
     def with_ids(self) -> str:
         """The staged rows with the ids of their channel, campaign and account (alias s)."""
@@ -364,19 +368,17 @@ class StagedActivities(StagedLoad):
     columns = ACTIVITY_STAGE_COLUMNS
 
     @staticmethod
-    def stage_rows(records: Sequence[ActivityRecord], seqs: Sequence[int]) -> list[tuple[Any, ...]]:
-        return [
-            (
-                seq,
-                r.external_id,
-                r.person_external_id,
-                normalise_email(r.person_email),
-                r.type,
-                r.occurred_at,
-                r.detail,
-            )
-            for seq, r in zip(seqs, records, strict=True)
-        ]
+    def stage_row(record: ActivityRecord, seq: int) -> tuple[Any, ...]:
+        r = record
+        return (
+            seq,
+            r.external_id,
+            r.person_external_id,
+            normalise_email(r.person_email),
+            r.type,
+            r.occurred_at,
+            r.detail,
+        )
 
     def finish(self) -> IngestResult:
         source_id = int(self.source.pk)
@@ -463,27 +465,23 @@ class StagedOpportunities(StagedLoad):
     columns = OPPORTUNITY_STAGE_COLUMNS
 
     @staticmethod
-    def stage_rows(
-        records: Sequence[OpportunityRecord], seqs: Sequence[int]
-    ) -> list[tuple[Any, ...]]:
-        return [
-            (
-                seq,
-                r.external_id,
-                r.person_external_id,
-                normalise_email(r.person_email),
-                r.account,
-                r.name,
-                r.amount,
-                r.created_at,
-                r.closed_at,
-                r.status,
-                r.stage,
-                r.loss_reason,
-                r.channel,
-            )
-            for seq, r in zip(seqs, records, strict=True)
-        ]
+    def stage_row(record: OpportunityRecord, seq: int) -> tuple[Any, ...]:
+        r = record
+        return (
+            seq,
+            r.external_id,
+            r.person_external_id,
+            normalise_email(r.person_email),
+            r.account,
+            r.name,
+            r.amount,
+            r.created_at,
+            r.closed_at,
+            r.status,
+            r.stage,
+            r.loss_reason,
+            r.channel,
+        )
 
     def with_ids(self) -> str:
         """The staged rows with the ids of their channel and account (alias s)."""
