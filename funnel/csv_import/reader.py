@@ -42,57 +42,115 @@ class FileProblem(ValueError):
     """The file cannot be imported at all; the message names the file."""
 
 
+# The file is decoded in pieces of this many bytes: an import holds its rows, not its file.
+PIECE_BYTES = 8 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class CsvFile:
     path: Path
     encoding: str
     header: list[str]
-    text: str
+    lines: int  # line ends in the file, the header's included
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
-        """(row number, fields); the header is row 1, as a spreadsheet shows it."""
-        reader = csv.reader(io.StringIO(self.text, newline=""))
+        """(row number, fields); the header is row 1, as a spreadsheet shows it. Streams
+        the file (its encoding was checked whole by open_csv)."""
+        reader = csv.reader(self._lines())
         next(reader, None)
         for number, fields in enumerate(reader, start=2):
             if fields:  # a blank line is no row
                 yield number, fields
 
+    def _lines(self) -> Iterator[str]:
+        """The file's lines with their ends (\\n, \\r\\n or \\r), decoded a piece at a time.
+        A piece is cut after its last \\n, so no \\r\\n is split in two. (Lines of decoded
+        text, not a text file object: with one, the import's writer thread waited for the
+        GIL so often that its COPYs took 20 times longer; measured.)"""
+        decoder = codecs.getincrementaldecoder(self.encoding)()
+        rest = ""
+        with self.path.open("rb") as handle:
+            while piece := handle.read(PIECE_BYTES):
+                text = rest + decoder.decode(piece)
+                cut = text.rfind("\n") + 1
+                rest = text[cut:]
+                yield from io.StringIO(text[:cut], newline="")
+        rest += decoder.decode(b"", final=True)
+        if rest:
+            yield from io.StringIO(rest, newline="")
 
-def decode(path: Path, data: bytes, declared: str | None = None) -> tuple[str, str]:
-    """Text and encoding name: UTF-8 (BOM or not) or CP932, detected unless declared."""
+
+class _Undecodable(Exception):
+    def __init__(self, byte: int) -> None:
+        self.byte = byte
+
+
+@dataclass(frozen=True)
+class _Scan:
+    lines: int
+    head: str  # the first characters, for the checks that look at the text
+
+
+def _scan(path: Path, encoding: str) -> _Scan:
+    """Decode the whole file piece by piece without keeping it: its line ends and first
+    200,000 characters, or _Undecodable with the file offset of the first bad byte."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = lines = 0
+    head = ""
+    with path.open("rb") as handle:
+        while True:
+            piece = handle.read(PIECE_BYTES)
+            pending = len(decoder.getstate()[0])  # bytes of a character cut at the last piece
+            try:
+                text = decoder.decode(piece, final=not piece)
+            except UnicodeDecodeError as exc:
+                raise _Undecodable(offset - pending + exc.start) from None
+            if len(head) < 200_000:
+                head += text[: 200_000 - len(head)]
+            if not piece:
+                return _Scan(lines=lines, head=head)
+            offset += len(piece)
+            lines += piece.count(b"\n")
+
+
+def decode(path: Path, declared: str | None = None) -> tuple[str, _Scan]:
+    """Encoding name (UTF-8 with or without BOM, or CP932: detected unless declared) and
+    what reading the whole file in it found."""
     if declared:
         if declared.lower() in _CP932_NAMES:
             declared = "cp932"
         try:
             codecs.lookup(declared)
-            return data.decode(declared), declared
         except LookupError:
             raise FileProblem(f"{path.name}: unknown encoding '{declared}'") from None
-        except UnicodeDecodeError as exc:
-            raise FileProblem(
-                f"{path.name}: not valid {declared} text (byte {exc.start})"
-            ) from None
-    if b"\x00" in data[:65536]:
+        try:
+            return declared, _scan(path, declared)
+        except _Undecodable as bad:
+            raise FileProblem(f"{path.name}: not valid {declared} text (byte {bad.byte})") from None
+    with path.open("rb") as handle:
+        start = handle.read(65536)
+    if b"\x00" in start:
         raise FileProblem(
             f"{path.name}: not a text file (UTF-16 or binary, e.g. an .xlsx); "
             "save it as CSV in UTF-8 or Shift_JIS (CP932)"
         )
-    if data.startswith(codecs.BOM_UTF8):
+    if start.startswith(codecs.BOM_UTF8):
         try:
-            return data.decode("utf-8-sig"), "utf-8-sig"
-        except UnicodeDecodeError as exc:
-            raise FileProblem(f"{path.name}: not valid UTF-8 text (byte {exc.start})") from None
+            return "utf-8-sig", _scan(path, "utf-8-sig")
+        except _Undecodable as bad:
+            raise FileProblem(f"{path.name}: not valid UTF-8 text (byte {bad.byte})") from None
     try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
+        return "utf-8", _scan(path, "utf-8")
+    except _Undecodable:
         pass
     try:
-        text = data.decode("cp932")
-    except UnicodeDecodeError:
-        text = None
-    if text is not None and _reads_as_japanese(text):
-        return text, "cp932"
-    best = from_bytes(data[:1_000_000]).best()  # only to say what the file looks like
+        scan = _scan(path, "cp932")
+        if _reads_as_japanese(scan.head):
+            return "cp932", scan
+    except _Undecodable:
+        pass
+    with path.open("rb") as handle:
+        best = from_bytes(handle.read(1_000_000)).best()  # only to say what it looks like
     detected = f" (it looks like {best.encoding})" if best is not None else ""
     raise FileProblem(
         f"{path.name}: not text in a supported encoding{detected}; "
@@ -101,12 +159,12 @@ def decode(path: Path, data: bytes, declared: str | None = None) -> tuple[str, s
 
 
 def open_csv(path: Path, declared_encoding: str | None = None) -> CsvFile:
+    """The file's encoding, header and size, checked; its rows are read by CsvFile.rows()."""
     try:
-        data = path.read_bytes()
+        encoding, scan = decode(path, declared_encoding)
     except OSError as exc:
         raise FileProblem(f"{path}: cannot be read ({exc.strerror})") from None
-    text, encoding = decode(path, data, declared_encoding)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(scan.head, newline=""))
     header = [column.strip() for column in next(reader, [])]
     if not any(header):
         raise FileProblem(f"{path.name}: no header row; the first row must name the columns")
@@ -122,4 +180,4 @@ def open_csv(path: Path, declared_encoding: str | None = None) -> CsvFile:
         if column in seen:
             raise FileProblem(f"{path.name}: the column '{column}' appears twice in the header")
         seen.add(column)
-    return CsvFile(path=path, encoding=encoding, header=header, text=text)
+    return CsvFile(path=path, encoding=encoding, header=header, lines=scan.lines)

@@ -129,7 +129,7 @@ def read_file(path: Path, plan: Plan, chunk_rows: int) -> Iterator[tuple[str, An
         read.problem = str(problem)
         yield "done", read, 0
         return
-    lines = csv_file.text.count("\n")
+    lines = csv_file.lines
     staged = plan.staged(lines)
     yield "start", (staged, lines), 0
     seen: dict[Any, int] = {}

@@ -7,10 +7,13 @@ nothing is imported from that file.
 from __future__ import annotations
 
 import codecs
+import csv
+import io
 from pathlib import Path
 
 import pytest
 
+from funnel.csv_import import reader
 from funnel.csv_import.importer import import_csv_files
 from funnel.csv_import.reader import FileProblem, open_csv
 from funnel.models import Person, SourcePerson
@@ -93,6 +96,61 @@ def test_it_rejects_a_declared_encoding_the_bytes_do_not_match(tmp_path: Path) -
     with pytest.raises(FileProblem) as raised:
         open_csv(path, "utf-8")
     assert "persons.csv" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "prefix"),
+    [("utf-8", b""), ("utf-8", codecs.BOM_UTF8), ("cp932", b"")],
+    ids=["utf-8", "utf-8-bom", "cp932"],
+)
+def test_it_decodes_characters_cut_between_the_pieces_it_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encoding: str, prefix: bytes
+) -> None:
+    """The file is decoded a piece at a time (memory stays flat): a character whose bytes
+    fall into two pieces is still read whole, and the line count is the file's."""
+    monkeypatch.setattr(reader, "PIECE_BYTES", 5)
+    names = ["山田太郎", "㈱テスト①" if encoding == "cp932" else "株式会社テスト", "鈴木"]
+    text = "external_id,created_at,name\r\n" + "".join(
+        f"P{i},2026-05-0{i},{name}\r\n" for i, name in enumerate(names, start=1)
+    )
+    csv_file = open_csv(_write(tmp_path, "persons.csv", prefix + text.encode(encoding)))
+    assert csv_file.encoding == ("utf-8-sig" if prefix else encoding)
+    assert csv_file.lines == 4
+    assert [fields[2] for _, fields in csv_file.rows()] == names
+
+
+@pytest.mark.parametrize("piece_bytes", [1, 2, 3, 7, 64])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "external_id,name\r\nP1,山田\r\n\r\nP2,鈴木\r\n",  # CRLF, a blank line
+        "external_id,name\rP1,山田\rP2,鈴木",  # old Mac line ends, no final one
+        'external_id,name\nP1,"two\r\nlines"\nP2,"a ""quoted"" name"\n',  # a cell with a line end
+        "external_id,name\nP1,山田\n\n\nP2,鈴木",  # blank lines, no final line end
+    ],
+    ids=["crlf", "cr", "multiline-cell", "no-final-newline"],
+)
+def test_it_reads_rows_and_row_numbers_as_from_the_whole_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, piece_bytes: int
+) -> None:
+    """Pieces are cut anywhere, even between \\r and \\n or inside a quoted cell; the
+    rows and their numbers are those of the file read whole."""
+    monkeypatch.setattr(reader, "PIECE_BYTES", piece_bytes)
+    records = list(csv.reader(io.StringIO(text, newline="")))
+    expected = [(n, f) for n, f in enumerate(records[1:], start=2) if f]
+    csv_file = open_csv(_write(tmp_path, "persons.csv", text.encode()))
+    assert list(csv_file.rows()) == expected
+
+
+def test_it_names_the_offset_of_a_bad_byte_in_a_later_piece(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reader, "PIECE_BYTES", 4)
+    good = "external_id,name\nP1,山田\n".encode()
+    path = _write(tmp_path, "persons.csv", good + b"P2,\xff\n")
+    with pytest.raises(FileProblem) as raised:
+        open_csv(path, "utf-8")
+    assert str(raised.value) == f"persons.csv: not valid utf-8 text (byte {len(good) + 3})"
 
 
 @pytest.mark.parametrize(
