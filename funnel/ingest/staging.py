@@ -31,7 +31,7 @@ from django.utils import timezone
 from funnel.choices import QualificationMode, Stage
 from funnel.ingest.batches import BATCH_SIZE, chunks, refresh_opportunity_dates
 from funnel.ingest.bulk import bulk_window, copy_text, csv_text, reserve_ids
-from funnel.ingest.deals import ingest_opportunities
+from funnel.ingest.deals import ACTIVITY_FIELDS, OPPORTUNITY_FIELDS, ingest_opportunities
 from funnel.ingest.linking import link_waiting_records, records_wait
 from funnel.ingest.lookups import Dimensions
 from funnel.ingest.persons import (
@@ -349,16 +349,9 @@ def _person_record(row: dict[str, Any]) -> PersonRecord:
     )
 
 
-ACTIVITY_STAGE_COLUMNS = (
-    "seq",
-    "external_id",
-    "person_external_id",
-    "person_email_normalized",
-    "type",
-    "occurred_at",
-    "detail",
-)
-_ACTIVITY_VALUES = ACTIVITY_STAGE_COLUMNS[2:]
+# The stored values of an activity but its person, which the load finds by a join.
+_ACTIVITY_VALUES = tuple(f for f in ACTIVITY_FIELDS if f != "person_id")
+ACTIVITY_STAGE_COLUMNS = ("seq", "external_id", *_ACTIVITY_VALUES)
 
 
 class StagedActivities(StagedLoad):
@@ -443,19 +436,8 @@ OPPORTUNITY_STAGE_COLUMNS = (
     "loss_reason",
     "channel",
 )
-_OPPORTUNITY_VALUES = (
-    "person_external_id",
-    "person_email_normalized",
-    "account_id",
-    "name",
-    "amount",
-    "created_at",
-    "closed_at",
-    "status",
-    "stage",
-    "loss_reason",
-    "channel_id",
-)
+# The stored values of an opportunity but its person, which the load finds by a join.
+_OPPORTUNITY_VALUES = tuple(f for f in OPPORTUNITY_FIELDS if f != "person_id")
 
 
 class StagedOpportunities(StagedLoad):
