@@ -362,15 +362,14 @@ class StagedActivities(StagedLoad):
 
     @staticmethod
     def stage_row(record: ActivityRecord, seq: int) -> tuple[Any, ...]:
-        r = record
         return (
             seq,
-            r.external_id,
-            r.person_external_id,
-            normalise_email(r.person_email),
-            r.type,
-            r.occurred_at,
-            r.detail,
+            record.external_id,
+            record.person_external_id,
+            normalise_email(record.person_email),
+            record.type,
+            record.occurred_at,
+            record.detail,
         )
 
     def finish(self) -> IngestResult:
@@ -448,21 +447,20 @@ class StagedOpportunities(StagedLoad):
 
     @staticmethod
     def stage_row(record: OpportunityRecord, seq: int) -> tuple[Any, ...]:
-        r = record
         return (
             seq,
-            r.external_id,
-            r.person_external_id,
-            normalise_email(r.person_email),
-            r.account,
-            r.name,
-            r.amount,
-            r.created_at,
-            r.closed_at,
-            r.status,
-            r.stage,
-            r.loss_reason,
-            r.channel,
+            record.external_id,
+            record.person_external_id,
+            normalise_email(record.person_email),
+            record.account,
+            record.name,
+            record.amount,
+            record.created_at,
+            record.closed_at,
+            record.status,
+            record.stage,
+            record.loss_reason,
+            record.channel,
         )
 
     def with_ids(self) -> str:
