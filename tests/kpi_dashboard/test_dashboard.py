@@ -19,12 +19,15 @@ from django.contrib.staticfiles import finders
 from django.core.management import call_command
 from django.test import Client, override_settings
 
+from funnel import ingest
 from funnel.metrics.filters import KpiFilters
 from funnel.metrics.presentation import MARKETING_KPIS, SALES_KPIS, format_value
 from funnel.metrics.snapshot import json_ready, kpi_snapshot
 from funnel.metrics.trend import TREND_KPIS, trend_periods
+from funnel.models import Source
 from funnel.periods import parse_as_of, parse_period
 from kpi_dashboard.presenters import CHANNEL_COLUMNS, HANDOFF_KPIS, HEADLINE_KPIS, TREE_NODES
+from tests.funnel.factories import jst, person
 
 RoleUser = Callable[[str], User]
 ROLES = ("marketing", "sales", "executive", "ops_admin")
@@ -518,3 +521,22 @@ def test_it_keeps_the_page_to_a_bounded_number_of_queries(
 ) -> None:
     with django_assert_max_num_queries(60):
         assert _get(user_client, **PAGE).status_code == 200
+
+
+def test_cohort_counts_are_grouped_like_every_other_number(user_client: Client) -> None:
+    """1,200 MQLs of FY2026Q1, none converted: "0 of 1,200", not "0 of 1200"."""
+    source = Source.objects.create(name="ma", kind="csv")
+    ingest.ingest_persons(
+        source,
+        [
+            person(f"P{n}", jst(2026, 4, 2), email=f"p{n}@example.jp", mql_at=jst(2026, 4, 3))
+            for n in range(1200)
+        ],
+    )
+    page = _page(_get(user_client, **PAGE))
+    assert "0 of 1,200" in page.one(data_stage="mql_to_sql_rate").text()
+    assert "0 of 1,200 converted" in page.one(data_kpi="opportunity_rate").text()
+    records = user_client.get(
+        "/records/persons/", {"kpi": "leads", **PAGE}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert '<span class="record-count" data-count="1200">1,200</span>' in records.text
