@@ -11,12 +11,16 @@ April 2026: Wed 1, Thu 2, Fri 3, ..., Thu 9, Fri 10, Sat 11, Sun 12, Mon 13, Tue
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 
 import holidays
 import pytest
 from pytest_django.fixtures import Settings
 
+from funnel import business_days
 from funnel.metrics.filters import KpiFilters
 from funnel.metrics.sla import deadline_runs, mql_follow_up_sla
 from funnel.models import CompanyHoliday, Source
@@ -309,3 +313,25 @@ def test_it_counts_the_mqls_of_a_one_day_period(source: SourceMaker) -> None:
     # MQL Fri 04-10 -> deadline Wed 15 00:00: one run, no search
     _mqls(source, (jst(2026, 4, 10, 10), jst(2026, 4, 14, 23, 59, 59)))
     assert _sla("2026-04-10..2026-04-10") == (1, 1, 1.0)
+
+
+@pytest.mark.parametrize("country", ["JP", "US", "DE"])
+def test_national_holidays_are_the_librarys(country: str) -> None:
+    for year in range(2020, 2031):
+        library = frozenset(holidays.country_holidays(country, years=year).keys())
+        assert business_days._national_holidays(country, year) == library
+
+
+def test_the_sla_loads_only_its_countrys_holidays() -> None:
+    """Importing holidays.countries loads all 250 countries (~40 ms of every `kpis`)."""
+    probe = (
+        "import sys, django; django.setup(); "
+        "from funnel import business_days; "
+        "assert business_days._national_holidays('JP', 2026); "
+        "print('holidays.countries' in sys.modules)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kpi_dashboard.settings"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"
