@@ -33,7 +33,7 @@ def _country_calendar(code: str) -> Any:
         if code.upper() in codes:
             path = Path(holidays.__file__).parent / "countries" / f"{module}.py"
             spec = importlib.util.spec_from_file_location(f"_kpi_bridge_holidays_{module}", path)
-            if spec is None or spec.loader is None or not path.exists():
+            if not path.exists() or spec is None or spec.loader is None:
                 break  # another layout of the library: its own way below
             loaded = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(loaded)

@@ -29,9 +29,13 @@ _JAPANESE = re.compile(
 )
 
 
+# Characters at the start of a file that the checks looking at its text read (header, CP932).
+HEAD_CHARS = 200_000
+
+
 def _reads_as_japanese(text: str) -> bool:
     """CP932 decodes many byte strings; accept it when what comes out is Japanese text."""
-    foreign = [ch for ch in text[:200_000] if ord(ch) > 127]
+    foreign = [ch for ch in text[:HEAD_CHARS] if ord(ch) > 127]
     if not foreign:
         return True
     japanese = sum(1 for ch in foreign if _JAPANESE.match(ch))
@@ -67,17 +71,12 @@ class CsvFile:
         A piece is cut after its last \\n, so no \\r\\n is split in two. (Lines of decoded
         text, not a text file object: with one, the import's writer thread waited for the
         GIL so often that its COPYs took 20 times longer; measured.)"""
-        decoder = codecs.getincrementaldecoder(self.encoding)()
         rest = ""
-        with self.path.open("rb") as handle:
-            while piece := handle.read(PIECE_BYTES):
-                text = rest + decoder.decode(piece)
-                cut = text.rfind("\n") + 1
-                rest = text[cut:]
-                yield from io.StringIO(text[:cut], newline="")
-        rest += decoder.decode(b"", final=True)
-        if rest:
-            yield from io.StringIO(rest, newline="")
+        for piece, text in _decoded_pieces(self.path, self.encoding):
+            text = rest + text
+            cut = text.rfind("\n") + 1 if piece else len(text)  # the end: all that is left
+            rest = text[cut:]
+            yield from io.StringIO(text[:cut], newline="")
 
 
 class _Undecodable(Exception):
@@ -91,12 +90,12 @@ class _Scan:
     head: str  # the first characters, for the checks that look at the text
 
 
-def _scan(path: Path, encoding: str) -> _Scan:
-    """Decode the whole file piece by piece without keeping it: its line ends and first
-    200,000 characters, or _Undecodable with the file offset of the first bad byte."""
+def _decoded_pieces(path: Path, encoding: str) -> Iterator[tuple[bytes, str]]:
+    """(bytes, text) of each piece of the file, then (b"", the decoder's last text); a bad
+    byte raises _Undecodable with its offset in the file. A character cut between two
+    pieces is decoded with the second."""
     decoder = codecs.getincrementaldecoder(encoding)()
-    offset = lines = 0
-    head = ""
+    offset = 0
     with path.open("rb") as handle:
         while True:
             piece = handle.read(PIECE_BYTES)
@@ -105,12 +104,22 @@ def _scan(path: Path, encoding: str) -> _Scan:
                 text = decoder.decode(piece, final=not piece)
             except UnicodeDecodeError as exc:
                 raise _Undecodable(offset - pending + exc.start) from None
-            if len(head) < 200_000:
-                head += text[: 200_000 - len(head)]
+            yield piece, text
             if not piece:
-                return _Scan(lines=lines, head=head)
+                return
             offset += len(piece)
-            lines += piece.count(b"\n")
+
+
+def _scan(path: Path, encoding: str) -> _Scan:
+    """Decode the whole file without keeping it: its line ends and first HEAD_CHARS
+    characters, or _Undecodable."""
+    lines = 0
+    head = ""
+    for piece, text in _decoded_pieces(path, encoding):
+        if len(head) < HEAD_CHARS:
+            head += text[: HEAD_CHARS - len(head)]
+        lines += piece.count(b"\n")
+    return _Scan(lines=lines, head=head)
 
 
 def decode(path: Path, declared: str | None = None) -> tuple[str, _Scan]:
