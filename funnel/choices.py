@@ -84,31 +84,6 @@ PERIOD_KPI_KEYS: tuple[str, ...] = (
     "mql_acceptance_sla",
 )
 
-# KPIs whose values are amounts of money in company currency.
-MONEY_KPI_KEYS: frozenset[str] = frozenset(
-    {"marketing_cost", "cpa", "cost_per_opportunity", "won_amount", "average_deal_size"}
-)
-
-# KPIs where a lower value is the better one (used for the pace of their targets).
-LOWER_IS_BETTER_KPI_KEYS: frozenset[str] = frozenset(
-    {"marketing_cost", "cpa", "cost_per_opportunity", "sales_cycle_days"}
-)
-
-# KPIs that add up over time, so a target has a pace (target x elapsed share).
-ADDITIVE_KPI_KEYS: frozenset[str] = frozenset(
-    {
-        "leads",
-        "mqls",
-        "web_visits",
-        "marketing_cost",
-        "sqls",
-        "opportunities",
-        "won_amount",
-        "won_deals",
-        "lost_deals",
-    }
-)
-
 # Channel keys that are sales-sourced unless an admin says otherwise (spec section 2: origin).
 DEFAULT_SALES_CHANNEL_KEYS: frozenset[str] = frozenset(
     {"outbound", "partner", "sales", "inside_sales", "field_sales", "direct_sales"}

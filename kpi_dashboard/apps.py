@@ -1,24 +1,9 @@
-from typing import Any
-
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
-
-
-def grant_ops_admin_permissions(sender: Any, **kwargs: Any) -> None:
-    """Ops admins manage every funnel and integrations model in Django admin."""
-    from django.contrib.auth.models import Group, Permission
-
-    from kpi_dashboard.roles import OPS_ADMIN
-
-    group, _ = Group.objects.get_or_create(name=OPS_ADMIN)
-    group.permissions.add(
-        *Permission.objects.filter(content_type__app_label__in=("funnel", "integrations"))
-    )
 
 
 class KpiDashboardConfig(AppConfig):
+    """The project package. It keeps settings, urls, the Celery app and the history of the
+    migrations made before the pages moved to their apps (the roles groups among them)."""
+
     name = "kpi_dashboard"
     verbose_name = "KPI Bridge"
-
-    def ready(self) -> None:
-        post_migrate.connect(grant_ops_admin_permissions, sender=self)

@@ -31,7 +31,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "kpi_dashboard.admin_site.OpsAdminConfig",
+    "accounts.admin_site.OpsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -44,6 +44,10 @@ INSTALLED_APPS = [
     "funnel",
     "integrations",
     "kpi_dashboard",
+    "accounts",
+    "dashboard",
+    "records",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -54,7 +58,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "kpi_dashboard.middleware.UserLanguageMiddleware",
+    "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -160,7 +164,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Shared sales and marketing KPIs (see docs: KPI specification).",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["kpi_dashboard.access.HasRole"],
+    "SERVE_PERMISSIONS": ["accounts.access.HasRole"],
 }
 
 SESSION_COOKIE_HTTPONLY = True

@@ -14,7 +14,8 @@ from typing import Any
 
 from django.conf import settings
 
-from funnel.choices import MONEY_KPI_KEYS, PERIOD_KPI_KEYS, ActivityType, OpportunityStatus
+from funnel.choices import PERIOD_KPI_KEYS, ActivityType, OpportunityStatus
+from funnel.metrics.catalogue import MONEY_KPIS
 from funnel.periods import PeriodError, parse_period
 from funnel.records import ActivityRecord, CostRecord, OpportunityRecord, PersonRecord, TargetRecord
 from funnel.values import (
@@ -196,7 +197,7 @@ def _target(row: Row) -> tuple[Record | None, list[str]]:
         except PeriodError as exc:
             row.problems.append(RowProblem("period", str(exc)))
     kpi = row.choice("kpi", PERIOD_KPI_KEYS, required=True)
-    parse = parse_money if kpi in MONEY_KPI_KEYS else parse_decimal
+    parse = parse_money if kpi in MONEY_KPIS else parse_decimal
     value = row._parsed("value", parse, True)
     if row.problems:
         return None, []

@@ -8,7 +8,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from funnel.choices import ADDITIVE_KPI_KEYS, LOWER_IS_BETTER_KPI_KEYS
+from funnel.metrics.catalogue import kpi
 from funnel.models import Target
 from funnel.periods import Period
 
@@ -17,19 +17,20 @@ def target_pace(period: Period, as_of: dt.datetime, kpis: dict[str, Any]) -> dic
     """For each target of P: target, expected by now, actual and status.
 
     Additive KPIs (counts, amounts) are expected at target x elapsed share; ratios are
-    compared with the target itself. Lower is better for costs and the sales cycle.
+    compared with the target itself. Lower is better for costs, lost deals and the sales
+    cycle (the catalogue says which).
     """
     elapsed, total = period.elapsed_share(as_of)
     share = Fraction(elapsed, total)
     result: dict[str, Any] = {}
     for target in Target.objects.filter(period=period.name).order_by("kpi"):
         goal = Fraction(target.value)
-        expected = goal * share if target.kpi in ADDITIVE_KPI_KEYS else goal
+        expected = goal * share if kpi(target.kpi).additive else goal
         actual = kpis.get(target.kpi)
         status = None
         if actual is not None:
             value = Fraction(Decimal(str(actual)))
-            if target.kpi in LOWER_IS_BETTER_KPI_KEYS:
+            if kpi(target.kpi).lower_is_better:
                 status = "on_track" if value <= expected else "behind"
             else:
                 status = "on_track" if value >= expected else "behind"

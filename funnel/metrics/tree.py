@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
+from funnel.metrics.catalogue import TreeReason
 from funnel.metrics.counts import Window, cohort_sizes, funnel_counts
 from funnel.metrics.filters import KpiFilters
 from funnel.models import Target, TreeOverride
@@ -36,15 +37,6 @@ CHAIN = (
 NODE_KEYS = ("won_amount", "won_deals", "opportunities", "sqls", "mqls", "leads")
 # Bottleneck candidates in funnel order: on a tie the earlier stage wins (section 5).
 FUNNEL_ORDER = ("leads", "mqls", "sqls", "opportunities", "won_deals")
-
-_MISSING_REASON = {
-    "average_deal_size": "no average deal size (no won deals in the trailing four quarters)",
-    "cpa": "no CPA (no leads in the trailing four quarters)",
-    "r_lead_mql": "no lead → MQL rate (no leads in the trailing four quarters)",
-    "r_mql_sql": "no MQL → SQL rate (no MQLs in the trailing four quarters)",
-    "r_sql_opp": "no SQL → opportunity rate (no SQLs in the trailing four quarters)",
-    "r_opp_won": "no opportunity → won rate (no opportunities in the trailing four quarters)",
-}
 
 
 @dataclass
@@ -114,20 +106,20 @@ def _round_yen(value: Fraction) -> int:
 
 def required_numbers(
     target: Fraction | None, inputs: dict[str, Fraction | None]
-) -> tuple[dict[str, Fraction | None], dict[str, str | None]]:
+) -> tuple[dict[str, Fraction | None], dict[str, TreeReason | None]]:
     """The reverse calculation; a missing or zero input nulls its node and all below it."""
     # A zero target is a missing one: nothing can be reverse-calculated from it.
     required: dict[str, Fraction | None] = {"won_amount": target or None}
-    reasons: dict[str, str | None] = {
+    reasons: dict[str, TreeReason | None] = {
         "won_amount": None
         if target
-        else ("no won_amount target" if target is None else "the won_amount target is 0")
+        else (TreeReason.NO_TARGET if target is None else TreeReason.ZERO_TARGET)
     }
     above, reason = target, reasons["won_amount"]
     for node, divisor_key in CHAIN:
         divisor = inputs.get(divisor_key)
         if reason is None and not divisor:
-            reason = _MISSING_REASON[divisor_key]
+            reason = TreeReason.missing(divisor_key, divisor)
         if reason is None and above is not None and divisor:
             above = Fraction(math.ceil(above / divisor))
         else:
@@ -139,9 +131,7 @@ def required_numbers(
         required["budget"], reasons["budget"] = Fraction(_round_yen(leads * cpa)), None
     else:
         required["budget"] = None
-        reasons["budget"] = reasons["leads"] or (
-            _MISSING_REASON["cpa"] if cpa is None else "the CPA is 0"
-        )
+        reasons["budget"] = reasons["leads"] or TreeReason.missing("cpa", cpa)
     return required, reasons
 
 

@@ -4,7 +4,7 @@ languages, the empty database. Screenshots go to test-artifacts/browser/ for a h
 
 Numbers are never read against the live clock: every URL fixes `as_of`, and the expected
 values come from `kpi_snapshot` for the same period, as_of and filters (kpi-spec section 7),
-formatted by `format_value` as the page formats them.
+formatted by `format_kpi` as the page formats them.
 """
 
 from __future__ import annotations
@@ -20,18 +20,13 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 from openpyxl import load_workbook
 
+from accounts.models import UserPreference
 from funnel.demo import DEMO_USERS, ensure_demo_users, load_demo
+from funnel.metrics.catalogue import MARKETING_KPIS, SALES_KPIS, SHARED_KPIS
 from funnel.metrics.filters import KpiFilters
-from funnel.metrics.presentation import (
-    MARKETING_KPIS,
-    SALES_KPIS,
-    SHARED_KPIS,
-    format_money,
-    format_value,
-)
+from funnel.metrics.formatting import format_kpi, format_money
 from funnel.metrics.snapshot import json_ready, kpi_snapshot
 from funnel.periods import parse_as_of, parse_period
-from kpi_dashboard.models import UserPreference
 from tests.browser.conftest import Tab
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -59,7 +54,7 @@ def snapshot(
 
 def expected_values(filters: KpiFilters | None = None, keys: Iterable[str] = PAGE_KPIS) -> dict:
     kpis = snapshot(filters=filters)["kpis"]
-    return {key: format_value(key, kpis[key]) for key in keys}
+    return {key: format_kpi(key, kpis[key]) for key in keys}
 
 
 def values_on_page(tab: Tab, keys: Iterable[str] = PAGE_KPIS) -> dict[str, str]:
@@ -249,7 +244,7 @@ def test_the_what_if_recalculates_the_required_numbers_and_budget(
         cell = f"#tree-table tr[data-node='{node}'] [data-cell='required']"
         return str(page.eval_on_selector(cell, "cell => cell.firstChild.textContent")).strip()
 
-    assert required("leads") == format_value("leads", base["leads"]["required"])
+    assert required("leads") == format_kpi("leads", base["leads"]["required"])
     assert required("budget") == format_money(base["budget"]["required"])
 
     page.fill("#wi-r_mql_sql", "50")
@@ -260,14 +255,14 @@ def test_the_what_if_recalculates_the_required_numbers_and_budget(
     assert after["leads"]["required"] != base["leads"]["required"]
     assert after["budget"]["required"] != base["budget"]["required"]
     for node in ("mqls", "leads"):
-        assert required(node) == format_value(node, after[node]["required"]), node
-    assert required("sqls") == format_value("sqls", base["sqls"]["required"])
+        assert required(node) == format_kpi(node, after[node]["required"]), node
+    assert required("sqls") == format_kpi("sqls", base["sqls"]["required"])
     assert required("budget") == format_money(after["budget"]["required"])
     assert page.locator("#tree-table tr[data-node='leads'] .was").is_visible()
 
     # The what-if is in the URL: reloading it shows the same tree, rendered by the server.
     page.reload()
-    assert required("leads") == format_value("leads", after["leads"]["required"])
+    assert required("leads") == format_kpi("leads", after["leads"]["required"])
     assert required("budget") == format_money(after["budget"]["required"])
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from funnel.metrics.filters import KpiFilters
-from funnel.metrics.presentation import kpi_table_rows
+from funnel.metrics.formatting import kpi_table_rows
 from funnel.metrics.snapshot import json_ready, kpi_snapshot
 from funnel.periods import PeriodError, parse_as_of, parse_period
 from funnel.values import BadValue

@@ -1,0 +1,34 @@
+"""`{% load roles %}{% if user|has_role:"records" %}`: show a link only to who may open it.
+
+The areas are the ones of kpi_dashboard/access.py, so a template asks the same question
+as the view's `role_required`, and a link is never shown to a user who would get a 403.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from accounts import access
+
+register = template.Library()
+
+AREA_ROLES: dict[str, frozenset[str]] = {
+    "dashboard": access.DASHBOARD_ROLES,
+    "reports": access.REPORT_ROLES,
+    "records": access.RECORD_ROLES,
+    "admin": access.ADMIN_ROLES,
+}
+
+
+@register.filter
+def has_role(user: Any, area: str) -> bool:
+    """Whether `user` may open pages of `area`; an unknown area is a template error."""
+    try:
+        roles = AREA_ROLES[area]
+    except KeyError:
+        raise template.TemplateSyntaxError(
+            f"has_role: unknown area '{area}', use one of {', '.join(AREA_ROLES)}"
+        ) from None
+    return access.has_role(user, roles)

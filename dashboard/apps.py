@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class DashboardConfig(AppConfig):
+    """The shared dashboard (every role) and the KPI API."""
+
+    name = "dashboard"

@@ -1,0 +1,55 @@
+"""Pages. Views parse the request, call the metrics and render."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from accounts.access import DASHBOARD_ROLES, RECORD_ROLES, has_role, role_required
+from dashboard.charts import dashboard_charts
+from dashboard.presenters import (
+    dashboard_context,
+    error_context,
+    form_redirect,
+    page_params,
+)
+from dashboard.questions import BadQuestion, kpi_question
+from dashboard.selectors import filter_choices, has_data
+from funnel.metrics.snapshot import json_ready, kpi_snapshot
+from funnel.metrics.trend import comparison_as_of, shared_kpi_trend, trend_periods
+from funnel.periods import previous_period
+
+TEMPLATE = "dashboard/home.html"
+
+
+@role_required(DASHBOARD_ROLES)
+def home(request: HttpRequest) -> HttpResponse:
+    """The shared dashboard: one page, both teams, one question in the URL (period, as_of,
+    filters, what-if), so a view is shared as a link."""
+    try:
+        if (link := form_redirect(request.GET)) is not None:
+            return redirect(request.path + link)
+        question = kpi_question(request.GET)
+    except BadQuestion as exc:
+        context = error_context(request.GET, str(exc), filter_choices())
+        return render(request, TEMPLATE, context, status=400)
+    period, as_of, filters = question.period, question.as_of, question.filters
+    snapshot = json_ready(kpi_snapshot(period, as_of, filters, question.what_if))
+    trend = shared_kpi_trend(trend_periods(period, as_of), as_of, filters)
+    before = previous_period(period)
+    (previous,) = shared_kpi_trend([before], comparison_as_of(before, as_of), filters)
+    records_visible = has_role(request.user, RECORD_ROLES)
+    links = page_params(question, request.GET) if records_visible else None
+    charts = dashboard_charts(snapshot, trend, period.name, links)
+    context = dashboard_context(
+        question,
+        request.GET,
+        snapshot,
+        trend,
+        previous,
+        charts,
+        filter_choices(),
+        has_data(),
+        records_visible,
+    )
+    return render(request, TEMPLATE, context)
