@@ -11,7 +11,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from dashboard.presenters import records_url
-from funnel.metrics.catalogue import Unit, kpi
+from funnel.metrics.catalogue import Team, Unit, kpi
 from funnel.metrics.formatting import currency_symbol
 from funnel.metrics.trend import TREND_KPIS
 
@@ -21,20 +21,17 @@ SALES_COLOUR = "#059669"
 FADED = {MARKETING_COLOUR: "#93b4f5", SHARED_COLOUR: "#c4b0f5", SALES_COLOUR: "#8fd3bd"}
 FONT = '"Noto Sans JP", "Hiragino Sans", "Yu Gothic", system-ui, sans-serif'
 GRID = "#e4e7eb"
-# Funnel stages (spec section 2) with the team that owns each: marketing, the hand-over, sales.
-FUNNEL_STAGES = (
-    ("leads", MARKETING_COLOUR),
-    ("mqls", MARKETING_COLOUR),
-    ("sqls", SHARED_COLOUR),
-    ("opportunities", SHARED_COLOUR),
-    ("won_deals", SALES_COLOUR),
-)
-TREND_COLOURS = {
-    "opportunities": SHARED_COLOUR,
-    "opportunity_rate": SHARED_COLOUR,
-    "won_amount": SALES_COLOUR,
-    "win_rate": SALES_COLOUR,
+TEAM_COLOURS = {
+    Team.MARKETING: MARKETING_COLOUR,
+    Team.SHARED: SHARED_COLOUR,
+    Team.SALES: SALES_COLOUR,
 }
+# Funnel stages (spec section 2), each in the colour of the team its KPI belongs to.
+FUNNEL_STAGES = tuple(
+    (key, TEAM_COLOURS[Team(kpi(key).team)])
+    for key in ("leads", "mqls", "sqls", "opportunities", "won_deals")
+)
+TREND_COLOURS = {key: TEAM_COLOURS[Team(kpi(key).team)] for key in TREND_KPIS}
 
 
 def _plain(figure: go.Figure) -> dict[str, Any]:

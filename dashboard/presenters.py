@@ -428,6 +428,7 @@ def script_config(snapshot: dict[str, Any], question: KpiQuestion, params: dict[
         },
         "null": NULL,
         "tree": snapshot["tree"],
+        "nodes": [{"key": key, "unit": kpi(key).unit.value} for key in NODE_KEYS],
         "reasons": {reason.value: str(reason.label) for reason in TreeReason},
         "labels": {
             "on_track": status_label("on_track"),

@@ -159,7 +159,10 @@
     cell.appendChild(span);
   }
 
-  var NODES = ["won_amount", "won_deals", "opportunities", "sqls", "mqls", "leads", "budget"];
+  // The tree's nodes and their units come from the KPI catalogue (config.nodes).
+  var NODES = (config.nodes || []).map(function (node) { return node.key; }).concat(["budget"]);
+  var UNITS = {};
+  (config.nodes || []).forEach(function (node) { UNITS[node.key] = node.unit; });
 
   function renderTree(next) {
     var said = null;
@@ -176,7 +179,7 @@
         if (reason) reason.textContent = !node.reason ? "" : repeated ? labels.followsAll : reasonText(node.reason);
         return;
       }
-      var isMoney = key === "won_amount";
+      var isMoney = UNITS[key] === "money";
       var required = isMoney ? money : count;
       setCell(row, "required", required(node.required), required(old.required));
       setCell(row, "expected", isMoney ? money(node.expected) : count(node.expected, 1));
