@@ -26,12 +26,18 @@ TEAM_COLOURS = {
     Team.SHARED: SHARED_COLOUR,
     Team.SALES: SALES_COLOUR,
 }
+
+
 # Funnel stages (spec section 2), each in the colour of the team its KPI belongs to.
+def _colour(key: str) -> str:
+    team = kpi(key).team
+    return TEAM_COLOURS[team] if team else SHARED_COLOUR
+
+
 FUNNEL_STAGES = tuple(
-    (key, TEAM_COLOURS[Team(kpi(key).team)])
-    for key in ("leads", "mqls", "sqls", "opportunities", "won_deals")
+    (key, _colour(key)) for key in ("leads", "mqls", "sqls", "opportunities", "won_deals")
 )
-TREND_COLOURS = {key: TEAM_COLOURS[Team(kpi(key).team)] for key in TREND_KPIS}
+TREND_COLOURS = {key: _colour(key) for key in TREND_KPIS}
 
 
 def _plain(figure: go.Figure) -> dict[str, Any]:

@@ -15,16 +15,13 @@ the report's comparisons do not drift as late conversions arrive, and a report f
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.utils.functional import Promise
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from dashboard.selectors import channel_names
 from funnel.metrics.catalogue import (
     CHANNEL_COLUMNS,
     MARKETING_KPIS,
@@ -35,8 +32,7 @@ from funnel.metrics.catalogue import (
     kpi,
     reason_label,
 )
-from funnel.metrics.disqualifications import disqualification_reasons
-from funnel.metrics.filters import UNKNOWN, KpiFilters
+from funnel.metrics.filters import UNKNOWN
 from funnel.metrics.formatting import (
     Figure,
     Kind,
@@ -45,65 +41,12 @@ from funnel.metrics.formatting import (
     kpi_figure,
     status_label,
 )
-from funnel.metrics.sla import mql_follow_up_sla
-from funnel.metrics.snapshot import json_ready, kpi_snapshot
 from funnel.metrics.tree import INPUT_KEYS, NODE_KEYS, RATE_OF_INPUT
-from funnel.metrics.window import Window
-from funnel.periods import (
-    Period,
-    PeriodError,
-    company_tz,
-    current_quarter,
-    fiscal_quarter,
-    next_quarter,
-    parse_period,
-    previous_quarter,
-)
-from reports.models import Department, ReportCommentary
+from funnel.periods import Period, company_tz, next_quarter
+from reports.quarters import quarter_label
+from reports.selectors import Commentary, Comparison, ReportData, report_data
 
 Label = str | Promise
-
-_QUARTER = re.compile(r"^FY(\d{4})Q([1-4])$")
-
-
-class NotAQuarter(ValueError):
-    """A report period that is not a fiscal quarter name (FY2026Q1)."""
-
-
-def report_quarter(name: str) -> Period:
-    """The fiscal quarter called `name`; anything else (FY2026, 2026-05, FY2026Q5) is refused."""
-    try:
-        period = parse_period(name)
-    except PeriodError as exc:
-        raise NotAQuarter(str(exc)) from None
-    if not _QUARTER.match(period.name):
-        raise NotAQuarter(
-            gettext(
-                "'%(name)s' is not a fiscal quarter: the quarterly report needs a name like "
-                "FY2026Q1"
-            )
-            % {"name": name}
-        )
-    return period
-
-
-def default_quarter(as_of: dt.datetime) -> Period:
-    """The quarter `/reports/quarterly/` opens: the one in progress at `as_of`."""
-    return current_quarter(as_of)
-
-
-def year_earlier(period: Period) -> Period:
-    match = _QUARTER.match(period.name)
-    assert match, period.name
-    return fiscal_quarter(int(match[1]) - 1, int(match[2]))
-
-
-def quarter_label(period: Period) -> str:
-    """`FY2026 Q1` (Japanese: 2026年度 第1四半期)."""
-    match = _QUARTER.match(period.name)
-    if not match:
-        return period.name
-    return gettext("FY%(year)s Q%(quarter)s") % {"year": match[1], "quarter": match[2]}
 
 
 def local_moment(moment: dt.datetime) -> str:
@@ -119,17 +62,6 @@ def tone(key: str, delta: Figure) -> str:
 
 
 # --- the report ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Comparison:
-    period: Period
-    as_of: dt.datetime
-    kpis: dict[str, Any]
-
-    @property
-    def label(self) -> str:
-        return quarter_label(self.period)
 
 
 @dataclass(frozen=True)
@@ -200,15 +132,6 @@ class ReasonRow:
     share: Figure
 
 
-@dataclass(frozen=True)
-class Commentary:
-    department: str
-    label: Label
-    text: str
-    author: str
-    updated_at: dt.datetime | None
-
-
 @dataclass
 class QuarterlyReport:
     period: Period
@@ -261,12 +184,6 @@ class QuarterlyReport:
             (Team.MARKETING.value, Team.MARKETING.label, self.marketing),
             (Team.SALES.value, Team.SALES.label, self.sales),
         ]
-
-
-def comparison(period: Period, as_of: dt.datetime) -> Comparison:
-    """A comparison quarter read as of min(as_of, its end) (see the module docstring)."""
-    moment = min(as_of, period.end_at)
-    return Comparison(period, moment, json_ready(kpi_snapshot(period, moment))["kpis"])
 
 
 def _kpi_rows(
@@ -334,45 +251,22 @@ def _kgi(tree: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _author_name(user: Any) -> str:
-    if user is None:
-        return gettext("(deleted user)")
-    first, last = user.first_name.strip(), user.last_name.strip()
-    if first and last:
-        # Japanese names read family name first.
-        return f"{last} {first}" if not (first + last).isascii() else f"{first} {last}"
-    return first or last or user.get_username()
-
-
-def commentaries(period: Period) -> dict[str, Commentary]:
-    """Each department's commentary of `period`, empty (no text, no author) when unwritten."""
-    stored = {
-        c.department: c
-        for c in ReportCommentary.objects.filter(period=period.name).select_related("author")
-    }
-    result = {}
-    for department in Department:
-        c = stored.get(department.value)
-        result[department.value] = Commentary(
-            department=department.value,
-            label=department.label,
-            text=c.text if c else "",
-            author=_author_name(c.author) if c else "",
-            updated_at=c.updated_at if c else None,
-        )
-    return result
-
-
 def quarterly_report(period: Period, as_of: dt.datetime) -> QuarterlyReport:
     """Everything the quarterly report shows, for fiscal quarter `period` as of `as_of`."""
-    snapshot = json_ready(kpi_snapshot(period, as_of))
-    previous = comparison(previous_quarter(period), as_of)
-    year_ago = comparison(year_earlier(period), as_of)
-    window = Window(period, as_of)
+    return present_report(report_data(period, as_of))
+
+
+def present_report(data: ReportData) -> QuarterlyReport:
+    """The report's rows and figures from the selectors' plain data (no query here)."""
+    period, as_of, snapshot = data.period, data.as_of, data.snapshot
+    previous, year_ago, names, sla, reasons = (
+        data.previous,
+        data.year_ago,
+        data.channel_names,
+        data.sla,
+        data.reasons,
+    )
     tree = snapshot["tree"]
-    reasons = disqualification_reasons(window)
-    sla = mql_follow_up_sla(window, KpiFilters())
-    names = channel_names()
     return QuarterlyReport(
         period=period,
         as_of=as_of,
@@ -412,5 +306,5 @@ def quarterly_report(period: Period, as_of: dt.datetime) -> QuarterlyReport:
             "handled_in_time": Figure(sla.handled_in_time, Kind.COUNT),
             "business_days": settings.MQL_SLA_BUSINESS_DAYS,
         },
-        commentary=commentaries(period),
+        commentary=data.commentaries,
     )

@@ -23,13 +23,8 @@ from reports.excel import report_workbook
 from reports.forms import CommentaryForm
 from reports.models import Department
 from reports.pdf import report_pdf
-from reports.report import (
-    NotAQuarter,
-    QuarterlyReport,
-    default_quarter,
-    quarterly_report,
-    report_quarter,
-)
+from reports.quarters import NotAQuarter, default_quarter, report_quarter
+from reports.report import QuarterlyReport, quarterly_report
 from reports.services import may_edit_commentary
 from reports.services import save_commentary as save_commentary_service
 

@@ -1,0 +1,107 @@
+"""What the quarterly report reads: the KPI snapshots of the quarter and of its comparison
+quarters, disqualification reasons, the SLA's counts, channel names and the commentaries.
+`reports.report` turns this plain data into rows and figures without a query."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+
+from dashboard.selectors import channel_names
+from funnel.metrics.disqualifications import ReasonCount, disqualification_reasons
+from funnel.metrics.filters import KpiFilters
+from funnel.metrics.sla import SlaResult, mql_follow_up_sla
+from funnel.metrics.snapshot import json_ready, kpi_snapshot
+from funnel.metrics.window import Window
+from funnel.periods import Period, previous_quarter
+from reports.models import Department, ReportCommentary
+from reports.quarters import quarter_label, year_earlier
+
+Label = str | Promise
+
+
+@dataclass(frozen=True)
+class Comparison:
+    period: Period
+    as_of: dt.datetime
+    kpis: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        return quarter_label(self.period)
+
+
+@dataclass(frozen=True)
+class Commentary:
+    department: str
+    label: Label
+    text: str
+    author: str
+    updated_at: dt.datetime | None
+
+
+def comparison(period: Period, as_of: dt.datetime) -> Comparison:
+    """A comparison quarter read as of min(as_of, its end) (see the module docstring)."""
+    moment = min(as_of, period.end_at)
+    return Comparison(period, moment, json_ready(kpi_snapshot(period, moment))["kpis"])
+
+
+def _author_name(user: Any) -> str:
+    if user is None:
+        return gettext("(deleted user)")
+    first, last = user.first_name.strip(), user.last_name.strip()
+    if first and last:
+        # Japanese names read family name first.
+        return f"{last} {first}" if not (first + last).isascii() else f"{first} {last}"
+    return first or last or user.get_username()
+
+
+def commentaries(period: Period) -> dict[str, Commentary]:
+    """Each department's commentary of `period`, empty (no text, no author) when unwritten."""
+    stored = {
+        c.department: c
+        for c in ReportCommentary.objects.filter(period=period.name).select_related("author")
+    }
+    result = {}
+    for department in Department:
+        c = stored.get(department.value)
+        result[department.value] = Commentary(
+            department=department.value,
+            label=department.label,
+            text=c.text if c else "",
+            author=_author_name(c.author) if c else "",
+            updated_at=c.updated_at if c else None,
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class ReportData:
+    period: Period
+    as_of: dt.datetime
+    snapshot: dict[str, Any]
+    previous: Comparison
+    year_ago: Comparison
+    reasons: list[ReasonCount]
+    sla: SlaResult
+    channel_names: dict[str, str]
+    commentaries: dict[str, Commentary]
+
+
+def report_data(period: Period, as_of: dt.datetime) -> ReportData:
+    window = Window(period, as_of)
+    return ReportData(
+        period=period,
+        as_of=as_of,
+        snapshot=json_ready(kpi_snapshot(period, as_of)),
+        previous=comparison(previous_quarter(period), as_of),
+        year_ago=comparison(year_earlier(period), as_of),
+        reasons=disqualification_reasons(window),
+        sla=mql_follow_up_sla(window, KpiFilters()),
+        channel_names=channel_names(),
+        commentaries=commentaries(period),
+    )
