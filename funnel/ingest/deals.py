@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone
@@ -11,7 +13,14 @@ from funnel.ingest.batches import chunks, refresh_opportunity_dates
 from funnel.ingest.bulk import allocate_ids, insert_rows, update_rows
 from funnel.ingest.linking import resolve_person_ids
 from funnel.ingest.lookups import Dimensions
-from funnel.models import Activity, Opportunity, OpportunityChange, Person, SourcePerson
+from funnel.models import (
+    Activity,
+    Opportunity,
+    OpportunityChange,
+    Person,
+    Source,
+    SourcePerson,
+)
 from funnel.records import ActivityRecord, IngestResult, OpportunityRecord, normalise_email
 
 OPPORTUNITY_FIELDS = (
@@ -39,97 +48,141 @@ ACTIVITY_FIELDS = (
 )
 
 
-def ingest_opportunities(source: Any, records: Sequence[OpportunityRecord]) -> IngestResult:
+def ingest_opportunities(source: Source, records: Sequence[OpportunityRecord]) -> IngestResult:
     """Upsert opportunities; a change of stage, status, amount or close date is kept as history."""
     result = IngestResult()
     dims = Dimensions()
     for batch in chunks(records):
-        dims.load_channels(r.channel for r in batch)
-        dims.load_accounts(r.account for r in batch)
-        by_id, by_email = resolve_person_ids(
-            source,
-            [r.person_external_id for r in batch],
-            [normalise_email(r.person_email) for r in batch],
-        )
-        existing = {
-            o.external_id: o
-            for o in Opportunity.objects.filter(
-                source=source, external_id__any=[r.external_id for r in batch]
-            )
-        }
-        created: list[tuple[str, dict[str, Any]]] = []
-        changed: list[Opportunity] = []
-        touched_persons: set[int | None] = set()
-        for record in batch:
-            email = normalise_email(record.person_email)
-            person_id = by_id.get(record.person_external_id) or by_email.get(email)
-            values: dict[str, Any] = {
-                "person_id": person_id,
-                "person_external_id": record.person_external_id,
-                "person_email_normalized": email,
-                "account_id": dims.account_id(record.account),
-                "name": record.name,
-                "amount": record.amount,
-                "created_at": record.created_at,
-                "closed_at": record.closed_at,
-                "status": record.status,
-                "stage": record.stage,
-                "loss_reason": record.loss_reason,
-                "channel_id": dims.channel_id(record.channel),
-            }
-            if values["person_id"] is None and (record.person_external_id or email):
-                result.unlinked += 1
-            stored = existing.get(record.external_id)
-            if stored is None:
-                created.append((record.external_id, values))
-            elif any(getattr(stored, f) != values[f] for f in OPPORTUNITY_FIELDS):
-                touched_persons.add(stored.person_id)
-                history_changed = any(getattr(stored, f) != values[f] for f in HISTORY_FIELDS)
-                opportunity = Opportunity(
-                    pk=stored.pk,
-                    source=source,
-                    external_id=record.external_id,
-                    updated_at=timezone.now(),
-                    **values,
-                )
-                opportunity._history_changed = history_changed  # type: ignore[attr-defined]
-                changed.append(opportunity)
-            else:
-                result.unchanged += 1
-                continue
-            touched_persons.add(person_id)
+        plan = _plan_opportunities(source, batch, dims, result)
         now = timezone.now()
-        ids = allocate_ids(Opportunity, len(created))
-        insert_rows(
-            Opportunity,
-            ("id", "source_id", "external_id", *OPPORTUNITY_FIELDS, "updated_at"),
-            (
-                (pk, source.pk, external_id, *(values[f] for f in OPPORTUNITY_FIELDS), now)
-                for pk, (external_id, values) in zip(ids, created, strict=True)
-            ),
-        )
-        if changed:
-            fields = (*OPPORTUNITY_FIELDS, "updated_at")
-            update_rows(
-                Opportunity, fields, [(o.pk, *(getattr(o, f) for f in fields)) for o in changed]
-            )
-        history = [
-            (pk, *(values[f] for f in HISTORY_FIELDS))
-            for pk, (_, values) in zip(ids, created, strict=True)
-        ] + [
-            (o.pk, *(getattr(o, f) for f in HISTORY_FIELDS))
-            for o in changed
-            if getattr(o, "_history_changed", True)
-        ]
-        insert_rows(
-            OpportunityChange,
-            ("opportunity_id", *HISTORY_FIELDS, "recorded_at"),
-            ((*row, now) for row in history),
-        )
-        refresh_opportunity_dates(pid for pid in touched_persons if pid is not None)
-        result.created += len(created)
-        result.updated += len(changed)
+        ids = _insert_new_opportunities(source, plan.created, now)
+        _update_changed_opportunities(plan.changed, now)
+        _record_history(plan, ids, now)
+        refresh_opportunity_dates(pid for pid in plan.touched_persons if pid is not None)
+        result.created += len(plan.created)
+        result.updated += len(plan.changed)
     return result
+
+
+@dataclass
+class ChangedOpportunity:
+    opportunity: Opportunity
+    history_changed: bool  # stage, status, amount or close date moved: a history row
+
+
+@dataclass
+class OpportunityPlan:
+    """What a batch of opportunities writes: new ones (external id, values), changed ones,
+    and the persons whose opportunity dates follow."""
+
+    created: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    changed: list[ChangedOpportunity] = field(default_factory=list)
+    touched_persons: set[int | None] = field(default_factory=set)
+
+
+def _opportunity_values(
+    record: OpportunityRecord, person_id: int | None, email: str, dims: Dimensions
+) -> dict[str, Any]:
+    return {
+        "person_id": person_id,
+        "person_external_id": record.person_external_id,
+        "person_email_normalized": email,
+        "account_id": dims.account_id(record.account),
+        "name": record.name,
+        "amount": record.amount,
+        "created_at": record.created_at,
+        "closed_at": record.closed_at,
+        "status": record.status,
+        "stage": record.stage,
+        "loss_reason": record.loss_reason,
+        "channel_id": dims.channel_id(record.channel),
+    }
+
+
+def _plan_opportunities(
+    source: Source, batch: Sequence[OpportunityRecord], dims: Dimensions, result: IngestResult
+) -> OpportunityPlan:
+    """Each record's person (spec section 2: by external id in its source, else by email),
+    and whether it is new, changed or unchanged (counted only)."""
+    dims.load_channels(r.channel for r in batch)
+    dims.load_accounts(r.account for r in batch)
+    by_id, by_email = resolve_person_ids(
+        source,
+        [r.person_external_id for r in batch],
+        [normalise_email(r.person_email) for r in batch],
+    )
+    existing = {
+        o.external_id: o
+        for o in Opportunity.objects.filter(
+            source=source, external_id__any=[r.external_id for r in batch]
+        )
+    }
+    plan = OpportunityPlan()
+    for record in batch:
+        email = normalise_email(record.person_email)
+        person_id = by_id.get(record.person_external_id) or by_email.get(email)
+        values = _opportunity_values(record, person_id, email, dims)
+        if person_id is None and (record.person_external_id or email):
+            result.unlinked += 1
+        stored = existing.get(record.external_id)
+        if stored is None:
+            plan.created.append((record.external_id, values))
+        elif any(getattr(stored, f) != values[f] for f in OPPORTUNITY_FIELDS):
+            plan.touched_persons.add(stored.person_id)
+            opportunity = Opportunity(
+                pk=stored.pk,
+                source=source,
+                external_id=record.external_id,
+                updated_at=timezone.now(),
+                **values,
+            )
+            history_changed = any(getattr(stored, f) != values[f] for f in HISTORY_FIELDS)
+            plan.changed.append(ChangedOpportunity(opportunity, history_changed))
+        else:
+            result.unchanged += 1
+            continue
+        plan.touched_persons.add(person_id)
+    return plan
+
+
+def _insert_new_opportunities(
+    source: Source, created: list[tuple[str, dict[str, Any]]], now: dt.datetime
+) -> list[int]:
+    ids = allocate_ids(Opportunity, len(created))
+    insert_rows(
+        Opportunity,
+        ("id", "source_id", "external_id", *OPPORTUNITY_FIELDS, "updated_at"),
+        (
+            (pk, source.pk, external_id, *(values[f] for f in OPPORTUNITY_FIELDS), now)
+            for pk, (external_id, values) in zip(ids, created, strict=True)
+        ),
+    )
+    return ids
+
+
+def _update_changed_opportunities(changed: list[ChangedOpportunity], now: dt.datetime) -> None:
+    if not changed:
+        return
+    fields = (*OPPORTUNITY_FIELDS, "updated_at")
+    rows = [(c.opportunity.pk, *(getattr(c.opportunity, f) for f in fields)) for c in changed]
+    update_rows(Opportunity, fields, rows)
+
+
+def _record_history(plan: OpportunityPlan, ids: list[int], now: dt.datetime) -> None:
+    """A history row for every new opportunity and every change of a history field."""
+    history = [
+        (pk, *(values[f] for f in HISTORY_FIELDS))
+        for pk, (_, values) in zip(ids, plan.created, strict=True)
+    ] + [
+        (c.opportunity.pk, *(getattr(c.opportunity, f) for f in HISTORY_FIELDS))
+        for c in plan.changed
+        if c.history_changed
+    ]
+    insert_rows(
+        OpportunityChange,
+        ("opportunity_id", *HISTORY_FIELDS, "recorded_at"),
+        ((*row, now) for row in history),
+    )
 
 
 class ActivityBulkLoad:
@@ -138,7 +191,7 @@ class ActivityBulkLoad:
     of in three lookups per batch: valid for the load, since activities add neither persons
     nor (within one deduplicated file) activity ids that come back."""
 
-    def __init__(self, source: Any) -> None:
+    def __init__(self, source: Source) -> None:
         self.by_external_id: dict[str, int] = dict(
             SourcePerson.objects.filter(source=source).values_list("external_id", "person_id")
         )
@@ -149,12 +202,12 @@ class ActivityBulkLoad:
             Activity.objects.filter(source=source).values_list("external_id", flat=True)
         )
 
-    def __call__(self, source: Any, records: Sequence[ActivityRecord]) -> IngestResult:
+    def __call__(self, source: Source, records: Sequence[ActivityRecord]) -> IngestResult:
         return ingest_activities(source, records, self)
 
 
 def ingest_activities(
-    source: Any, records: Sequence[ActivityRecord], load: ActivityBulkLoad | None = None
+    source: Source, records: Sequence[ActivityRecord], load: ActivityBulkLoad | None = None
 ) -> IngestResult:
     """Upsert MA activities; one with no person reference is anonymous (e.g. a web visit)."""
     result = IngestResult()

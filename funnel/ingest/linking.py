@@ -8,15 +8,14 @@ person arrives later are linked when it does.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from django.db.models import Model, OuterRef, Q, Subquery
 
-from funnel.models import Activity, Opportunity, Person, SourcePerson
+from funnel.models import Activity, Opportunity, Person, Source, SourcePerson
 
 
 def resolve_person_ids(
-    source: Any, external_ids: Sequence[str], emails: Sequence[str]
+    source: Source, external_ids: Sequence[str], emails: Sequence[str]
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Maps (external id within `source` -> person id, normalised email -> person id)."""
     by_external_id = dict(
@@ -42,7 +41,7 @@ def records_wait() -> bool:
 
 
 def link_waiting_records(
-    source: Any, external_ids: Sequence[str], emails: Sequence[str]
+    source: Source, external_ids: Sequence[str], emails: Sequence[str]
 ) -> set[int]:
     """Link unlinked records that reference these new person records; returns the persons
     that gained opportunities (their opportunity dates must be refreshed). Every query

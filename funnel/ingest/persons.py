@@ -7,8 +7,10 @@ earliest among its source records and the stage history.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Min
@@ -24,6 +26,7 @@ from funnel.models import (
     Opportunity,
     Person,
     QualificationSetting,
+    Source,
     SourcePerson,
     StageEntry,
 )
@@ -100,7 +103,7 @@ class PersonBulkLoad:
     every email and whether any record waits for its person are read once, so batches that
     hold only new persons skip their lookups. Kept current with what the load writes."""
 
-    def __init__(self, source: Any) -> None:
+    def __init__(self, source: Source) -> None:
         self.known_ids: set[str] = set(
             SourcePerson.objects.filter(source=source).values_list("external_id", flat=True)
         )
@@ -109,12 +112,12 @@ class PersonBulkLoad:
         )
         self.records_wait = records_wait()
 
-    def __call__(self, source: Any, records: Sequence[PersonRecord]) -> IngestResult:
+    def __call__(self, source: Source, records: Sequence[PersonRecord]) -> IngestResult:
         return ingest_persons(source, records, self)
 
 
 def ingest_persons(
-    source: Any, records: Sequence[PersonRecord], load: PersonBulkLoad | None = None
+    source: Source, records: Sequence[PersonRecord], load: PersonBulkLoad | None = None
 ) -> IngestResult:
     """Upsert `records` of `source`; idempotent, keeps stage history, merges identities."""
     result = IngestResult()
@@ -170,8 +173,43 @@ def _new_person(values: dict[str, Any], account_id: int | None) -> dict[str, Any
     }
 
 
+Target = str | int  # a new person of the batch (its key) or a stored person (its id)
+
+
+@dataclass
+class PendingRecord:
+    """A record of the batch that will be written: new (`stored` None) or changed."""
+
+    external_id: str
+    stored: SourcePerson | None
+    values: dict[str, Any]
+    target: Target
+
+
+@dataclass
+class BatchPlan:
+    """What a batch will write, decided before any write: the persons it creates (keyed by
+    email, or by source and external id without one), the records it writes, the stored
+    persons whose derived fields must be recomputed, and the records that move person."""
+
+    new_persons: dict[str, dict[str, Any]] = field(default_factory=dict)
+    members: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    pending: list[PendingRecord] = field(default_factory=list)
+    dirty: set[int] = field(default_factory=set)
+    moved_from: dict[int, Target] = field(default_factory=dict)
+    unchanged: int = 0
+
+
+@dataclass(frozen=True)
+class KnownRecords:
+    """What the database holds for a batch: its stored source records, persons by email."""
+
+    existing: dict[str, SourcePerson]
+    person_by_email: dict[str, int]
+
+
 def _ingest_batch(
-    source: Any,
+    source: Source,
     batch: Sequence[PersonRecord],
     dims: Dimensions,
     result: IngestResult,
@@ -181,6 +219,28 @@ def _ingest_batch(
     dims.load_campaigns((r.channel, r.campaign) for r in batch)
     dims.load_accounts(r.company for r in batch)
     values = [_record_values(r, dims) for r in batch]
+    known = _read_known(source, batch, values, load)
+    plan = _plan_batch(source, batch, values, known, dims)
+    person_ids = _insert_new_persons(plan)
+
+    def person_id(target: Target) -> int:
+        return target if isinstance(target, int) else person_ids[target]
+
+    now = timezone.now()
+    result.unchanged += plan.unchanged
+    result.created += _insert_new_records(source, plan, person_id, now)
+    result.updated += _update_changed_records(source, plan, known, person_id, now)
+    _follow_up(source, plan, person_id, load)
+
+
+def _read_known(
+    source: Source,
+    batch: Sequence[PersonRecord],
+    values: list[dict[str, Any]],
+    load: PersonBulkLoad | None,
+) -> KnownRecords:
+    """The batch's stored records and the persons of its emails (a bulk load skips the
+    lookups of ids and emails it knows are new)."""
     stored_ids = [r.external_id for r in batch]
     emails = {v["email_normalized"] for v in values if v["email_normalized"]}
     if load is not None:
@@ -203,63 +263,77 @@ def _ingest_batch(
         if emails
         else {}
     )
+    return KnownRecords(existing, person_by_email)
 
-    new_persons: dict[str, dict[str, Any]] = {}  # key: email, or "#source:external_id" without one
-    members: dict[str, int] = defaultdict(int)  # records per new person in this batch
-    pending: list[tuple[str, SourcePerson | None, dict[str, Any], str | int]] = []
-    dirty: set[int] = set()  # existing persons whose derived fields must be recomputed
-    moved_from: dict[int, str | int] = {}  # old person id -> where its record went
+
+def _plan_batch(
+    source: Source,
+    batch: Sequence[PersonRecord],
+    values: list[dict[str, Any]],
+    known: KnownRecords,
+    dims: Dimensions,
+) -> BatchPlan:
+    """The identity merge (spec section 2): each record's person, by normalised email, else
+    the person it is stored with, else a new one; unchanged records are only counted."""
+    plan = BatchPlan()
+    person_by_email = dict(known.person_by_email)
     for record, value in zip(batch, values, strict=True):
-        stored = existing.get(record.external_id)
+        stored = known.existing.get(record.external_id)
         email = value["email_normalized"]
-        target: str | int | None = person_by_email.get(email) if email else None
+        target: Target | None = person_by_email.get(email) if email else None
         if (
             target is None
             and stored is not None
             and (not email or stored.email_normalized in ("", email))
-            and email not in new_persons  # else it joins the batch's new person with it
+            and email not in plan.new_persons  # else it joins the batch's new person with it
         ):
             target = stored.person_id
             if email:  # later records of the batch with this email join it too
                 person_by_email[email] = target
         if target is None:
             key = email or f"#{source.pk}:{record.external_id}"
-            if key not in new_persons:
-                new_persons[key] = _new_person(value, dims.account_id(record.company))
-            members[key] += 1
+            if key not in plan.new_persons:
+                plan.new_persons[key] = _new_person(value, dims.account_id(record.company))
+            plan.members[key] += 1
             target = key
         if stored is not None:
             if stored.person_id == target and all(
                 getattr(stored, f) == value[f] for f in RECORD_FIELDS
             ):
-                result.unchanged += 1
+                plan.unchanged += 1
                 continue
             if stored.person_id != target:
-                moved_from[stored.person_id] = target
-            dirty.add(stored.person_id)
+                plan.moved_from[stored.person_id] = target
+            plan.dirty.add(stored.person_id)
         if isinstance(target, int):
-            dirty.add(target)
-        pending.append((record.external_id, stored, value, target))
+            plan.dirty.add(target)
+        plan.pending.append(PendingRecord(record.external_id, stored, value, target))
+    return plan
 
-    person_ids = dict(zip(new_persons, allocate_ids(Person, len(new_persons)), strict=True))
+
+def _insert_new_persons(plan: BatchPlan) -> dict[str, int]:
+    """Insert the batch's new persons; a new person of several records is recomputed."""
+    person_ids = dict(
+        zip(plan.new_persons, allocate_ids(Person, len(plan.new_persons)), strict=True)
+    )
     insert_rows(
         Person,
         PERSON_COLUMNS,
         (
             (person_ids[key], *(row[c] for c in PERSON_COLUMNS[1:]))
-            for key, row in new_persons.items()
+            for key, row in plan.new_persons.items()
         ),
     )
-    dirty.update(person_ids[key] for key, count in members.items() if count > 1)
+    plan.dirty.update(person_ids[key] for key, count in plan.members.items() if count > 1)
+    return person_ids
 
-    def person_id(target: str | int) -> int:
-        return target if isinstance(target, int) else person_ids[target]
 
-    now = timezone.now()
+def _insert_new_records(
+    source: Source, plan: BatchPlan, person_id: Callable[[Target], int], now: dt.datetime
+) -> int:
+    """New source records and their stage entries; returns how many."""
     created = [
-        (external_id, value, person_id(t))
-        for external_id, stored, value, t in pending
-        if stored is None
+        (p.external_id, p.values, person_id(p.target)) for p in plan.pending if p.stored is None
     ]
     record_ids = allocate_ids(SourcePerson, len(created))
     insert_rows(
@@ -274,50 +348,73 @@ def _ingest_batch(
         StageEntry,
         STAGE_ENTRY_COLUMNS,
         (
-            (pid, record_id, stage, QualificationMode.SOURCE, value[field], now)
+            (pid, record_id, stage, QualificationMode.SOURCE, value[date_field], now)
             for record_id, (_, value, pid) in zip(record_ids, created, strict=True)
-            for field, stage in STAGE_FIELDS
-            if value[field] is not None
+            for date_field, stage in STAGE_FIELDS
+            if value[date_field] is not None
         ),
     )
+    return len(created)
+
+
+def _update_changed_records(
+    source: Source,
+    plan: BatchPlan,
+    known: KnownRecords,
+    person_id: Callable[[Target], int],
+    now: dt.datetime,
+) -> int:
+    """Changed source records: new values, their history follows a move, new stage dates
+    are added to the history (never removed: first entries count). Returns how many."""
     changed = [
         SourcePerson(
-            pk=stored.pk,
+            pk=p.stored.pk,
             updated_at=now,
             source=source,
-            external_id=external_id,
-            person_id=person_id(target),
-            **value,
+            external_id=p.external_id,
+            person_id=person_id(p.target),
+            **p.values,
         )
-        for external_id, stored, value, target in pending
-        if stored is not None
+        for p in plan.pending
+        if p.stored is not None
     ]
-    if changed:
-        fields = (*RECORD_FIELDS, "person_id", "updated_at")
-        update_rows(
-            SourcePerson, fields, [(sp.pk, *(getattr(sp, f) for f in fields)) for sp in changed]
-        )
-        _move_history(changed, {sp.pk: sp.person_id for sp in existing.values()})
-        StageEntry.objects.bulk_create(
-            [
-                StageEntry(
-                    person_id=sp.person_id,
-                    source_record_id=sp.pk,
-                    stage=stage,
-                    basis=QualificationMode.SOURCE,
-                    entered_at=getattr(sp, field),
-                )
-                for sp in changed
-                for field, stage in STAGE_FIELDS
-                if getattr(sp, field) is not None
-            ],
-            ignore_conflicts=True,
-        )
-    result.created += len(created)
-    result.updated += len(changed)
-    written = [(external_id, value) for external_id, _, value, _ in pending]
-    merged_into = _merge_orphans({old: person_id(t) for old, t in moved_from.items()})
-    refresh_persons((dirty - merged_into.keys()) | set(merged_into.values()))
+    if not changed:
+        return 0
+    fields = (*RECORD_FIELDS, "person_id", "updated_at")
+    update_rows(
+        SourcePerson, fields, [(sp.pk, *(getattr(sp, f) for f in fields)) for sp in changed]
+    )
+    _move_history(changed, {sp.pk: sp.person_id for sp in known.existing.values()})
+    StageEntry.objects.bulk_create(
+        [
+            StageEntry(
+                person_id=sp.person_id,
+                source_record_id=sp.pk,
+                stage=stage,
+                basis=QualificationMode.SOURCE,
+                entered_at=getattr(sp, date_field),
+            )
+            for sp in changed
+            for date_field, stage in STAGE_FIELDS
+            if getattr(sp, date_field) is not None
+        ],
+        ignore_conflicts=True,
+    )
+    return len(changed)
+
+
+def _follow_up(
+    source: Source,
+    plan: BatchPlan,
+    person_id: Callable[[Target], int],
+    load: PersonBulkLoad | None,
+) -> None:
+    """What follows from the written records: persons left without a record merge into
+    where it went, derived fields are recomputed, waiting opportunities and activities find
+    their person, and the persons' opportunity dates follow."""
+    written = [(p.external_id, p.values) for p in plan.pending]
+    merged_into = _merge_orphans({old: person_id(t) for old, t in plan.moved_from.items()})
+    refresh_persons((plan.dirty - merged_into.keys()) | set(merged_into.values()))
     written_emails = [
         value["email_normalized"] for _, value in written if value["email_normalized"]
     ]

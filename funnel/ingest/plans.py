@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from funnel.ingest.batches import chunks
 from funnel.ingest.lookups import Dimensions
-from funnel.models import CostEntry, Target
+from funnel.models import CostEntry, Source, Target
 from funnel.periods import parse_period
 from funnel.records import CostRecord, IngestResult, TargetRecord
 
 
-def ingest_costs(source: Any, records: Sequence[CostRecord]) -> IngestResult:
+def ingest_costs(source: Source, records: Sequence[CostRecord]) -> IngestResult:
     """Identity is (source, date, channel, campaign)."""
     result = IngestResult()
     dims = Dimensions()
@@ -49,7 +48,7 @@ def ingest_costs(source: Any, records: Sequence[CostRecord]) -> IngestResult:
     return result
 
 
-def ingest_targets(source: Any, records: Sequence[TargetRecord]) -> IngestResult:
+def ingest_targets(source: Source, records: Sequence[TargetRecord]) -> IngestResult:
     """Identity is (period, kpi), whatever source sent it."""
     result = IngestResult()
     for record in records:

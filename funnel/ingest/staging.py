@@ -41,7 +41,7 @@ from funnel.ingest.persons import (
     ingest_persons,
     record_texts,
 )
-from funnel.models import Activity, Opportunity, SourcePerson
+from funnel.models import Activity, Opportunity, Source, SourcePerson
 from funnel.records import (
     ActivityRecord,
     IngestResult,
@@ -96,7 +96,7 @@ class StagedLoad:
 
     columns: tuple[str, ...] = ()
 
-    def __init__(self, source: Any) -> None:
+    def __init__(self, source: Source) -> None:
         self.source = source
         self.table = f"kb_stage_{next(_names)}"
         self.rows = 0
