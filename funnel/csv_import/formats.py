@@ -13,9 +13,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db import models
 
 from funnel.choices import PERIOD_KPI_KEYS, ActivityType, OpportunityStatus
 from funnel.metrics.catalogue import MONEY_KPIS
+from funnel.models import Account, Campaign, Channel, Opportunity, SourcePerson, Target
 from funnel.periods import PeriodError, parse_period
 from funnel.records import ActivityRecord, CostRecord, OpportunityRecord, PersonRecord, TargetRecord
 from funnel.values import (
@@ -32,6 +34,35 @@ OPPORTUNITY_STATUSES = tuple(OpportunityStatus.values)
 CLOSED_STATUSES = (OpportunityStatus.WON.value, OpportunityStatus.LOST.value)
 
 Record = PersonRecord | OpportunityRecord | ActivityRecord | CostRecord | TargetRecord
+
+
+def _max_length(model: type[models.Model], name: str) -> int:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.CharField) and field.max_length, (model, name)
+    return field.max_length
+
+
+# The longest text each column's field stores (the models say): a longer value is a bad
+# value of its row, never cut short and never a failed write. `detail` has no limit.
+TEXT_LIMITS: dict[str, int] = {
+    "external_id": _max_length(SourcePerson, "external_id"),
+    "person_external_id": _max_length(Opportunity, "person_external_id"),
+    "email": _max_length(SourcePerson, "email"),
+    "person_email": _max_length(Opportunity, "person_email_normalized"),
+    "name": _max_length(SourcePerson, "name"),
+    "company": _max_length(Account, "name"),
+    "account": _max_length(Account, "name"),
+    "channel": _max_length(Channel, "key"),
+    "campaign": _max_length(Campaign, "key"),
+    "disqualify_reason": _max_length(SourcePerson, "disqualify_reason_text"),
+    "industry": _max_length(SourcePerson, "industry"),
+    "company_size": _max_length(SourcePerson, "company_size"),
+    "owner": _max_length(SourcePerson, "owner"),
+    "stage": _max_length(Opportunity, "stage"),
+    "loss_reason": _max_length(Opportunity, "loss_reason"),
+    "currency": 3,
+    "period": _max_length(Target, "period"),
+}
 
 
 @dataclass
@@ -51,7 +82,13 @@ class Row:
         value = self.values.get(column, "")
         if required and not value.strip():
             self.problems.append(RowProblem(column, "a value is required"))
-        return value if column in ("detail", "name", "company") else value.strip()
+        value = value if column in ("detail", "name", "company") else value.strip()
+        limit = TEXT_LIMITS.get(column)
+        if limit is not None and len(value) > limit:
+            self.problems.append(
+                RowProblem(column, f"{len(value):,} characters; at most {limit:,} are stored")
+            )
+        return value
 
     def _parsed(self, column: str, parse: Callable[[str], Any], required: bool) -> Any:
         raw = self.values.get(column, "")

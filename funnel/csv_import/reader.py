@@ -7,6 +7,7 @@ FileProblem: nothing is imported from that file.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import re
@@ -46,6 +47,22 @@ class FileProblem(ValueError):
     """The file cannot be imported at all; the message names the file."""
 
 
+@dataclass(frozen=True)
+class UnreadableRow:
+    """A row the CSV reader could not split into fields (e.g. text after a closing quote:
+    `"abc"def`): it is rejected, the rows after it are read on."""
+
+    message: str
+
+
+# Fields are read whole whatever their length (the csv module's default limit, 131,072
+# characters, would stop the file half-read); a value longer than its column allows is
+# then a bad value of its row (formats.TEXT_LIMITS).
+csv.field_size_limit(2**31 - 1)
+# What the strict reader says, and only says, when the file ends inside a quoted field.
+_EOF_IN_QUOTES = "unexpected end of data"
+
+
 # The file is decoded in pieces of this many bytes: an import holds its rows, not its file.
 PIECE_BYTES = 8 * 1024 * 1024
 
@@ -57,13 +74,43 @@ class CsvFile:
     header: list[str]
     lines: int  # line ends in the file, the header's included
 
-    def rows(self) -> Iterator[tuple[int, list[str]]]:
+    def rows(self) -> Iterator[tuple[int, list[str] | UnreadableRow]]:
         """(row number, fields); the header is row 1, as a spreadsheet shows it. Streams
-        the file (its encoding was checked whole by open_csv)."""
-        reader = csv.reader(self._lines())
-        next(reader, None)
-        for number, fields in enumerate(reader, start=2):
-            if fields:  # a blank line is no row
+        the file (its encoding was checked whole by open_csv).
+
+        Read strictly: a quoted field whose closing quote never comes would swallow the
+        rest of the file into one field, so it is a FileProblem naming the row where the
+        quote opened; other rows the reader cannot split are UnreadableRow. A NUL
+        character (no database stores it in text) makes its row unreadable too."""
+        nul = False
+
+        def lines() -> Iterator[str]:
+            nonlocal nul
+            for line in self._lines():
+                nul = nul or "\x00" in line
+                yield line
+
+        reader = csv.reader(lines(), strict=True)
+        with contextlib.suppress(csv.Error):  # the header was read by open_csv
+            next(reader, None)
+        number = 1
+        while True:
+            number += 1
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                if str(exc) == _EOF_IN_QUOTES:
+                    raise FileProblem(
+                        f"{self.path.name}: the quoted field that opens in row {number} is "
+                        'never closed (a missing closing quote "); nothing was imported'
+                    ) from None
+                yield number, UnreadableRow(f"the row cannot be read as CSV ({exc})")
+                continue
+            if nul and any("\x00" in field for field in fields):
+                yield number, UnreadableRow("a value contains a NUL character")
+            elif fields:  # a blank line is no row
                 yield number, fields
 
     def _lines(self) -> Iterator[str]:
@@ -173,6 +220,11 @@ def open_csv(path: Path, declared_encoding: str | None = None) -> CsvFile:
         encoding, scan = decode(path, declared_encoding)
     except OSError as exc:
         raise FileProblem(f"{path}: cannot be read ({exc.strerror})") from None
+    if len(scan.head) == HEAD_CHARS and "\n" not in scan.head and "\r" not in scan.head:
+        raise FileProblem(
+            f"{path.name}: the header row is longer than {HEAD_CHARS:,} characters; "
+            "is this a CSV file?"
+        )
     reader = csv.reader(io.StringIO(scan.head, newline=""))
     header = [column.strip() for column in next(reader, [])]
     if not any(header):

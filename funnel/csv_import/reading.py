@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from funnel.csv_import.formats import FileKind, Record, Row
-from funnel.csv_import.reader import FileProblem, open_csv
+from funnel.csv_import.reader import FileProblem, UnreadableRow, open_csv
 from funnel.ingest.staging import STAGED_LOADS
 
 # Rows a reader may hold ahead of the writer: records are heavy (a whole object per row),
@@ -71,7 +71,7 @@ def checked_records(
     kind: FileKind,
     file_name: str,
     header: list[str],
-    rows: Iterable[tuple[int, list[str]]],
+    rows: Iterable[tuple[int, list[str] | UnreadableRow]],
     seen: dict[Any, int],
     findings: Findings,
 ) -> Iterator[tuple[int, Record]]:
@@ -80,6 +80,10 @@ def checked_records(
     width = len(header)
     parse, identity_of = kind.parse, kind.identity
     for number, fields in rows:
+        if isinstance(fields, UnreadableRow):
+            findings.errors.append(f"{file_name}, row {number}: {fields.message}")
+            findings.rejected += 1
+            continue
         if len(fields) != width:
             findings.errors.append(
                 f"{file_name}, row {number}: {len(fields)} fields where the header has {width}"
@@ -136,7 +140,7 @@ def read_file(path: Path, plan: Plan, chunk_rows: int) -> Iterator[tuple[str, An
     findings = Findings()
     last = 1
 
-    def counted() -> Iterator[tuple[int, list[str]]]:
+    def counted() -> Iterator[tuple[int, list[str] | UnreadableRow]]:
         nonlocal last
         for number, fields in csv_file.rows():
             read.rows += 1

@@ -51,9 +51,11 @@ def csv_text(rows: Iterable[Sequence[Any]]) -> str:
     """Rows as COPY's CSV format, written by the csv module in C: None is an unquoted empty
     field, which COPY reads as NULL (text columns hold '' instead: FORCE_NOT_NULL below).
     Datetimes, dates and Decimals are written by str(), which PostgreSQL reads back exactly.
-    Needs no database: the import's reader thread builds it."""
+    Lines end in \r\n: the csv module quotes a field holding a character of the line end,
+    so a lone \r inside a value (old Mac text) stays in its field instead of ending COPY's
+    line. Needs no database: the import's reader thread builds it."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
     return buffer.getvalue()
 
 

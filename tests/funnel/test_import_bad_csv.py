@@ -1,0 +1,154 @@
+"""Bad CSV text that the csv module reads leniently or not at all (kpi-spec section 6: a
+clear error naming file, row and column; nothing lost; never a traceback), on both import
+paths: rows one batch at a time, and the large-file path (staged on PostgreSQL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from funnel.csv_import import importer
+from funnel.csv_import.formats import TEXT_LIMITS
+from funnel.csv_import.importer import ImportReport, import_csv_files
+from funnel.ingest import bulk
+from funnel.models import Person, SourcePerson
+
+pytestmark = pytest.mark.django_db
+HEADER = "external_id,email,name,company,created_at,channel"
+GOOD = "p1,a@example.com,Aoki,ACME,2026-04-01T10:00:00+09:00,webinar"
+
+
+@pytest.fixture(params=["small", "large"])
+def path_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    large = request.param == "large"
+    monkeypatch.setattr(importer, "BULK_ROWS", -1 if large else 10**9)
+    monkeypatch.setattr(bulk, "BULK_WINDOW_ROWS", 10**9)
+    return str(request.param)
+
+
+def _file(tmp_path: Path, text: str, name: str = "persons.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8", newline="")
+    return path
+
+
+def _import(path: Path) -> ImportReport:
+    return import_csv_files("ma", [path])
+
+
+def _errors(report: ImportReport) -> list[str]:
+    return [error for f in report.files for error in f.errors]
+
+
+def test_it_refuses_a_file_whose_quote_never_closes(tmp_path: Path, path_kind: str) -> None:
+    path = _file(
+        tmp_path,
+        f"{HEADER}\r\n{GOOD}\r\n"
+        'p2,b@example.com,"Baba,ACME,2026-04-02T10:00:00+09:00,webinar\r\n'
+        "p3,c@example.com,Chiba,ACME,2026-04-03T10:00:00+09:00,webinar\r\n",
+    )
+    report = _import(path)
+    assert report.files[0].failed
+    assert _errors(report) == [
+        "persons.csv: the quoted field that opens in row 3 is never closed (a missing "
+        'closing quote "); nothing was imported'
+    ]
+    assert Person.objects.count() == 0  # not even the good row before it
+
+
+def test_it_keeps_the_stored_records_when_a_file_is_refused(tmp_path: Path, path_kind: str) -> None:
+    _import(_file(tmp_path, f"{HEADER}\r\n{GOOD}\r\n"))
+    changed = GOOD.replace("Aoki", "Aoki Changed")
+    report = _import(_file(tmp_path, f'{HEADER}\r\n{changed}\r\np9,"open\r\n'))
+    assert report.files[0].failed
+    assert SourcePerson.objects.get(external_id="p1").name == "Aoki"
+
+
+def test_it_rejects_a_value_longer_than_its_column_stores(tmp_path: Path, path_kind: str) -> None:
+    """A 1 MB name: past the csv module's default field limit, and past the 300 characters
+    a name stores. The row is refused naming the column; the others are imported."""
+    huge = "x" * 1_048_576
+    path = _file(
+        tmp_path,
+        f"{HEADER}\r\n{GOOD}\r\n"
+        f"p2,b@example.com,{huge},ACME,2026-04-02T10:00:00+09:00,webinar\r\n"
+        "p3,c@example.com,Chiba,ACME,2026-04-03T10:00:00+09:00,webinar\r\n",
+    )
+    report = _import(path)
+    assert _errors(report) == [
+        f"persons.csv, row 3, column name: 1,048,576 characters; at most "
+        f"{TEXT_LIMITS['name']:,} are stored"
+    ]
+    assert sorted(SourcePerson.objects.values_list("external_id", flat=True)) == ["p1", "p3"]
+
+
+def test_it_stores_a_long_detail_whole(tmp_path: Path, path_kind: str) -> None:
+    _import(_file(tmp_path, f"{HEADER}\r\n{GOOD}\r\n"))
+    detail = "/pricing?" + "q" * 200_000
+    path = _file(
+        tmp_path,
+        "external_id,person_external_id,type,occurred_at,detail\r\n"
+        f"a1,p1,web_visit,2026-04-02T10:00:00+09:00,{detail}\r\n",
+        "activities.csv",
+    )
+    report = _import(path)
+    assert _errors(report) == []
+    assert Person.objects.get().activities.get().detail == detail
+
+
+def test_it_rejects_a_row_with_a_nul_character(tmp_path: Path, path_kind: str) -> None:
+    filler = "\r\n".join(
+        f"f{i},f{i}@example.com,F,ACME,2026-04-05T10:00:00+09:00,webinar" for i in range(3000)
+    )
+    path = _file(
+        tmp_path,
+        f"{HEADER}\r\n{filler}\r\n{GOOD}\r\n"
+        "p2,b@example.com,Ba\x00ba,ACME,2026-04-02T10:00:00+09:00,webinar\r\n",
+    )
+    report = _import(path)
+    assert _errors(report) == ["persons.csv, row 3003: a value contains a NUL character"]
+    assert SourcePerson.objects.filter(external_id="p1").exists()
+    assert not SourcePerson.objects.filter(external_id="p2").exists()
+
+
+def test_it_rejects_text_after_a_closing_quote_and_reads_on(tmp_path: Path, path_kind: str) -> None:
+    path = _file(
+        tmp_path,
+        f"{HEADER}\r\n"
+        'p2,b@example.com,"Baba"x,ACME,2026-04-02T10:00:00+09:00,webinar\r\n'
+        f"{GOOD}\r\n",
+    )
+    report = _import(path)
+    assert len(_errors(report)) == 1
+    assert _errors(report)[0].startswith("persons.csv, row 2: the row cannot be read as CSV")
+    assert list(SourcePerson.objects.values_list("external_id", flat=True)) == ["p1"]
+
+
+def test_it_keeps_a_lone_carriage_return_inside_quotes(tmp_path: Path, path_kind: str) -> None:
+    path = _file(
+        tmp_path,
+        f'{HEADER}\r\np1,a@example.com,"Ao\rki",ACME,2026-04-01T10:00:00+09:00,webinar\r\n',
+    )
+    assert _errors(_import(path)) == []
+    assert SourcePerson.objects.get().name == "Ao\rki"
+
+
+def test_it_rejects_rows_of_a_file_with_very_many_columns(tmp_path: Path, path_kind: str) -> None:
+    extra = ",".join(f"c{i}" for i in range(5000))
+    path = _file(
+        tmp_path,
+        f"{HEADER},{extra}\r\n{GOOD}{',' * 5000}\r\np2,b@example.com\r\n",
+    )
+    report = _import(path)
+    assert _errors(report) == ["persons.csv, row 3: 2 fields where the header has 5006"]
+    assert list(SourcePerson.objects.values_list("external_id", flat=True)) == ["p1"]
+
+
+def test_it_refuses_a_header_row_longer_than_it_reads(tmp_path: Path) -> None:
+    path = _file(tmp_path, ",".join(f"column_{i}" for i in range(30_000)) + "\r\n")
+    report = _import(path)
+    assert report.files[0].failed
+    assert _errors(report) == [
+        "persons.csv: the header row is longer than 200,000 characters; is this a CSV file?"
+    ]
