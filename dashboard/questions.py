@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from funnel.metrics.filters import KpiFilters, filters_from_params
-from funnel.metrics.tree import INPUT_KEYS
+from funnel.metrics.tree import INPUT_KEYS, RATE_OF_INPUT
 from funnel.periods import Period, PeriodError, current_quarter, parse_as_of, parse_period
 from funnel.values import BadValue
 
@@ -32,19 +32,32 @@ class KpiQuestion:
     what_if: dict[str, Fraction]
 
 
+# What-if values the tree answers for: a rate is 0 or between one in a million and 1, an
+# amount of money at most a trillion (company currency); the numbers it derives then stay
+# within what a page, JSON and a spreadsheet can show.
+MIN_RATE = Fraction(1, 10**6)
+MAX_MONEY = Fraction(10**12)
+_NUMBER = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,15})?$")
+
+
 def _what_if(params: Mapping[str, str]) -> dict[str, Fraction]:
     """`what_if_<input>=<value>`: replace one tree input, e.g. what_if_r_mql_sql=0.5."""
     result: dict[str, Fraction] = {}
     for key in INPUT_KEYS:
-        raw = (params.get(f"what_if_{key}") or "").strip()
+        name = f"what_if_{key}"
+        raw = (params.get(name) or "").strip()
         if not raw:
             continue
-        try:
-            value = Fraction(raw)
-        except (ValueError, ZeroDivisionError):
-            raise BadQuestion(f"what_if_{key}: '{raw}' is not a number") from None
-        if value < 0 or (key.startswith("r_") and value > 1):
-            raise BadQuestion(f"what_if_{key}: {raw} is out of range")
+        if not _NUMBER.match(raw):
+            raise BadQuestion(
+                f"{name}: '{raw[:40]}' is not a plain decimal number (like 0.25 or 1200000)"
+            )
+        value = Fraction(raw)
+        if key in RATE_OF_INPUT:
+            if value > 1 or 0 < value < MIN_RATE:
+                raise BadQuestion(f"{name}: {raw} is out of range (0, or 0.000001 to 1)")
+        elif value > MAX_MONEY:
+            raise BadQuestion(f"{name}: {raw} is out of range (at most 1,000,000,000,000)")
         result[key] = value
     return result
 

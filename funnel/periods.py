@@ -26,6 +26,26 @@ class PeriodError(ValueError):
     """A period name that is not one of spec section 1's forms."""
 
 
+# The periods and moments the product answers for. The comparisons of a period (previous
+# quarter, a year earlier, the trailing four quarters, the trend) and time zones stay within
+# what dates can hold, and a period costs at most what ten years of data cost.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+MAX_PERIOD_DAYS = 3_660  # ten years and leap days
+
+
+def _supported(period: Period, name: str) -> Period:
+    if period.start.year < FIRST_YEAR or period.end.year > LAST_YEAR:
+        raise PeriodError(
+            f"'{name}': periods must lie between {FIRST_YEAR}-01-01 and {LAST_YEAR}-12-31"
+        )
+    if period.days > MAX_PERIOD_DAYS:
+        raise PeriodError(
+            f"'{name}' spans {period.days:,} days; a period may span at most "
+            f"{MAX_PERIOD_DAYS:,} days (ten years)"
+        )
+    return period
+
+
 def company_tz() -> ZoneInfo:
     return ZoneInfo(settings.COMPANY_TIME_ZONE)
 
@@ -152,7 +172,18 @@ def previous_period(period: Period) -> Period:
 
 
 def parse_period(name: str) -> Period:
-    """`FY2026`, `FY2026Q1`, `2026-05`, or explicit dates `2026-04-01..2026-06-30`."""
+    """`FY2026`, `FY2026Q1`, `2026-05`, or explicit dates `2026-04-01..2026-06-30`, within
+    the supported years and span."""
+    try:
+        period = _parse_period(name)
+    except PeriodError:
+        raise
+    except (ValueError, OverflowError):  # a date past what the calendar holds (FY9999Q4)
+        period = Period(name, dt.date.min, dt.date.max)
+    return _supported(period, name)
+
+
+def _parse_period(name: str) -> Period:
     text = name.strip()
     if match := _FYQ.match(text):
         return fiscal_quarter(int(match[1]), int(match[2]))
@@ -195,7 +226,17 @@ def current_quarter(now: dt.datetime | None = None) -> Period:
 
 
 def parse_as_of(text: str | None) -> dt.datetime:
-    """An ISO 8601 moment; no zone means company time, a date alone is its 00:00."""
+    """An ISO 8601 moment; no zone means company time, a date alone is its 00:00. Within
+    the supported years (in UTC and in company time)."""
     if not text:
         return timezone.now()
-    return parse_timestamp(text)
+    moment = parse_timestamp(text)
+    try:
+        years = (moment.astimezone(dt.UTC).year, moment.astimezone(company_tz()).year)
+    except (OverflowError, ValueError):
+        years = (0, 0)
+    if not all(FIRST_YEAR <= year <= LAST_YEAR for year in years):
+        raise PeriodError(
+            f"as_of '{text}' must lie between {FIRST_YEAR}-01-01 and {LAST_YEAR}-12-31"
+        )
+    return moment

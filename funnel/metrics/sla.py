@@ -4,7 +4,9 @@ An MQL is handled at the earliest of sql_at, opportunity_at, won_at and disquali
 Its deadline is the end of the N-th business day after the local date of mql_at.
 Denominator: MQLs of P whose deadline passed by as_of or that are handled; numerator: those
 handled strictly before their deadline. Deadlines depend only on the local MQL date, so the
-period is cut into runs of days sharing a deadline and the database does the counting.
+days from the window's first MQL to its last are cut into runs of days sharing a deadline
+and the database does the counting. Only those days: the work follows the data, not the
+window's length (a period of centuries costs what its MQLs cost).
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Count, DateTimeField, F, Func, Q
+from django.db.models import Count, DateTimeField, F, Func, Max, Min, Q
 from django.db.models.sql.compiler import SQLCompiler
 
 from funnel.business_days import BusinessCalendar
 from funnel.metrics.filters import KpiFilters
 from funnel.metrics.window import Window, persons_dated
+from funnel.models import Person
 from funnel.periods import local_date, local_midnight
 
 HANDLING_FIELDS = ("sql_at", "opportunity_at", "won_at", "disqualified_at")
@@ -38,15 +41,29 @@ class SlaResult:
         return self.handled_in_time / self.eligible if self.eligible else None
 
 
-def deadline_runs(window: Window) -> list[Run]:
-    """The runs of the window's days, in order; their deadlines rise."""
+def mql_days(window: Window) -> tuple[dt.date, dt.date] | None:
+    """The local dates of the window's first and last MQL (two ends of the mql_at index),
+    or None when the window holds no MQL."""
+    ends = Person.objects.filter(window.within("mql_at")).aggregate(
+        first=Min("mql_at"), last=Max("mql_at")
+    )
+    if ends["first"] is None:
+        return None
+    return local_date(ends["first"]), local_date(ends["last"])
+
+
+def deadline_runs(window: Window, days: tuple[dt.date, dt.date] | None = None) -> list[Run]:
+    """The runs of days sharing a deadline, in order (their deadlines rise), over `days`
+    (first, last), clipped to the window; by default over the window's days."""
     period = window.period
-    last_day = min(period.end, local_date(window.as_of))
-    if last_day < period.start:
+    first_day, last_day = days or (period.start, period.end)
+    first_day = max(first_day, period.start)
+    last_day = min(last_day, period.end, local_date(window.as_of))
+    if last_day < first_day:
         return []
-    calendar = BusinessCalendar(period.start.year, last_day.year)
+    calendar = BusinessCalendar(first_day.year, last_day.year)
     runs: list[tuple[dt.date, dt.date, dt.datetime]] = []
-    day = period.start
+    day = first_day
     while day <= last_day:
         due_day = calendar.nth_business_day_after(day, settings.MQL_SLA_BUSINESS_DAYS)
         deadline = local_midnight(due_day + dt.timedelta(days=1))
@@ -95,7 +112,10 @@ class Deadline(Func):
 
 
 def mql_follow_up_sla(window: Window, filters: KpiFilters) -> SlaResult:
-    runs = deadline_runs(window)
+    days = mql_days(window)
+    if days is None:
+        return SlaResult(0, 0)
+    runs = deadline_runs(window, days)
     if not runs:
         return SlaResult(0, 0)
     # The runs cover every MQL of the window; their deadlines rise, so the MQLs whose
