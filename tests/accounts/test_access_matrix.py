@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
@@ -49,9 +50,18 @@ EVERY_ROLE = frozenset({MARKETING, SALES, EXECUTIVE, OPS_ADMIN})
 RECORD_ROLES = frozenset({MARKETING, SALES, OPS_ADMIN})
 # Apps whose models the ops admins manage (connections, criteria, targets, overrides); the
 # rest of the admin (users, groups, API tokens) is the superuser's.
-OPS_ADMIN_APPS = frozenset({"funnel", "integrations"})
+OPS_ADMIN_APPS = frozenset({"funnel", "integrations", "axes"})
 # History rows are written by ingest only: nobody adds them by hand.
-READ_ONLY_HISTORY = frozenset({"funnel.stageentry", "funnel.opportunitychange"})
+# Rows no one adds by hand: histories, and django-axes' record of login attempts.
+READ_ONLY_HISTORY = frozenset(
+    {
+        "funnel.stageentry",
+        "funnel.opportunitychange",
+        "axes.accessattempt",
+        "axes.accesslog",
+        "axes.accessfailurelog",
+    }
+)
 
 PERIOD = "FY2026Q1"
 AS_OF = "2026-06-15T00:00:00+09:00"
@@ -256,6 +266,10 @@ def _one_of_each_admin_model(users: dict[str, User]) -> None:
     QualificationSetting.objects.get_or_create(stage="mql")
     SyncRun.objects.get_or_create(source_name="ma")
     Token.objects.get_or_create(user=users[SUPERUSER])
+    attempt = {"username": "someone", "ip_address": "203.0.113.9", "user_agent": "test"}
+    AccessAttempt.objects.get_or_create(**attempt, defaults={"failures_since_start": 1})
+    AccessLog.objects.get_or_create(**attempt)
+    AccessFailureLog.objects.get_or_create(**attempt)
 
 
 @pytest.fixture
