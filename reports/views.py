@@ -22,7 +22,7 @@ from funnel.periods import Period
 from reports.excel import report_workbook
 from reports.forms import CommentaryForm
 from reports.models import Department
-from reports.pdf import report_pdf
+from reports.pdf import PdfUnavailable, report_pdf
 from reports.quarters import NotAQuarter, default_quarter, report_quarter
 from reports.report import QuarterlyReport, quarterly_report
 from reports.services import may_edit_commentary
@@ -104,7 +104,11 @@ def quarterly(request: HttpRequest, period: Period, as_of: dt.datetime) -> HttpR
 @require_GET
 @_for_quarter
 def quarterly_pdf(request: HttpRequest, period: Period, as_of: dt.datetime) -> HttpResponse:
-    response = HttpResponse(report_pdf(quarterly_report(period, as_of)), "application/pdf")
+    try:
+        pdf = report_pdf(quarterly_report(period, as_of))
+    except PdfUnavailable as exc:
+        return render(request, "reports/problem.html", {"error": str(exc)}, status=503)
+    response = HttpResponse(pdf, "application/pdf")
     response["Content-Disposition"] = f'attachment; filename="kpi-report-{period.name}.pdf"'
     return response
 

@@ -580,3 +580,39 @@ def test_it_neutralises_user_text_in_the_workbook(client: Client, role_user: Rol
 )  # fmt: skip
 def test_it_neutralises_text_a_spreadsheet_would_run(text: str, safe: str) -> None:
     assert neutralise(text) == safe
+
+
+# --- a machine without what the PDF needs ------------------------------------------------
+
+
+def test_the_pdf_says_what_to_install_when_weasyprint_cannot_load(
+    client: Client, role_user: RoleUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on a laptop without Pango: importing WeasyPrint fails; the page says what to do."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # `import weasyprint` fails
+    _login(client, role_user, "executive")
+    response = _get(client, URL + "report.pdf" + QUERY)
+    assert response.status_code == 503
+    text = response.content.decode()
+    assert "libpango-1.0-0" in text and "Excel" in text
+    assert _get(client, URL + QUERY).status_code == 200  # the page itself still works
+
+
+def test_the_pdf_says_what_to_install_without_a_japanese_font(
+    client: Client, role_user: RoleUser, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from reports import pdf
+
+    empty = tmp_path / "fonts.conf"
+    empty.write_text('<?xml version="1.0"?><fontconfig></fontconfig>')
+    monkeypatch.setenv("FONTCONFIG_FILE", str(empty))  # fontconfig finds no font at all
+    pdf._japanese_font_missing.cache_clear()
+    try:
+        _login(client, role_user, "executive")
+        response = _get(client, URL + "report.pdf" + QUERY, lang="ja")
+    finally:
+        pdf._japanese_font_missing.cache_clear()
+    assert response.status_code == 503
+    assert "fonts-noto-cjk" in response.content.decode()
