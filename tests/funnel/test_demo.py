@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import RequestFactory
 
 from funnel.choices import DEFAULT_SALES_CHANNEL_KEYS, DisqualifyReason, OpportunityStatus
 from funnel.demo import DEMO_USERS, DemoData, build_demo, load_demo
@@ -210,7 +211,8 @@ def test_the_command_prints_counts_and_logins_that_work() -> None:
     assert "opportunities" in printed
     for spec in DEMO_USERS:
         assert f"{spec.username}" in printed and spec.password in printed
-        user = authenticate(username=spec.username, password=spec.password)
+        login = RequestFactory().post("/accounts/login/")  # login throttling needs the request
+        user = authenticate(login, username=spec.username, password=spec.password)
         assert user is not None
         assert list(user.groups.values_list("name", flat=True)) == [spec.group]
         assert user.is_staff == (spec.group == "ops_admin")

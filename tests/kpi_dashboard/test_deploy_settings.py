@@ -29,7 +29,7 @@ def _check_deploy(extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("SECURE_", "SESSION_", "CSRF_", "DATABASE", "REDIS"))
+        if not key.startswith(("SECURE_", "SESSION_", "CSRF_", "DATABASE", "REDIS", "DJANGO_"))
     }
     env.update({"DJANGO_SETTINGS_MODULE": "kpi_dashboard.settings", **PRODUCTION, **extra})
     return subprocess.run(
