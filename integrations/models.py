@@ -26,6 +26,10 @@ class SyncRun(models.Model):
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     report = models.JSONField(_("report"), default=list, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # Which worker process runs it, and when it last said it was alive: a run whose worker
+    # is gone (killed, machine lost) is swept to failed instead of "running" forever.
+    worker = models.CharField(_("worker"), max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("sync run")

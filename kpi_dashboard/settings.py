@@ -171,6 +171,17 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = COMPANY_TIME_ZONE
+# A task taken by a worker that dies unacknowledged goes back to the queue after this many
+# seconds (Redis has no other way to know): longer than the longest import or sync must run,
+# or a live run's task would be handed out twice (claim_run then leaves it alone).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+}
+# A running sync run silent this long (its heartbeat stopped) is swept to failed.
+SYNC_RUN_STALE_SECONDS = env.int("SYNC_RUN_STALE_SECONDS", default=120)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-dead-sync-runs": {"task": "integrations.tasks.sweep_dead_runs_task", "schedule": 60.0}
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

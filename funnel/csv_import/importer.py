@@ -118,7 +118,10 @@ def import_csv_files(
     kind: str | None = None,
     dry_run: bool = False,
     encoding: str | None = None,
+    on_file: Callable[[FileReport], None] | None = None,
 ) -> ImportReport:
+    """Import `paths`, each file in its own transaction; `on_file` hears of each file once
+    it is done (committed, or refused), so a run killed later still says which committed."""
     report = ImportReport(dry_run=dry_run)
     staging = connection.vendor == "postgresql"
     plans = [(path, _plan(path, kind, encoding, staging)) for path in collect_files(paths, kind)]
@@ -132,6 +135,8 @@ def import_csv_files(
                 started = time.perf_counter()
                 report.files.append(_import_one(source, path, plan, reader.events(index)))
                 report.files[-1].seconds = time.perf_counter() - started
+                if on_file is not None and not dry_run:
+                    on_file(report.files[-1])
             if dry_run:
                 raise _DryRunRollback
     except _DryRunRollback:

@@ -6,23 +6,34 @@ Redis; the others run the same service in-process (eager mode, any database).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 import redis
 from django.db import connection
+from django.utils import timezone
 
 from funnel.models import Activity, CostEntry, Person, SourcePerson
 from integrations.models import SyncRun
-from integrations.services import queue_csv_import, run_csv_import
+from integrations.services import (
+    claim_run,
+    queue_csv_import,
+    run_csv_import,
+    sweep_dead_runs,
+    this_worker,
+)
 from integrations.tasks import run_csv_import_task
 from kpi_dashboard.celery import app as celery_app
 
@@ -133,6 +144,76 @@ def test_it_records_a_partial_run_with_the_rejected_rows(tmp_path: Path) -> None
     assert Person.objects.count() == 1
 
 
+@pytest.mark.django_db
+def test_it_leaves_a_run_that_a_live_worker_holds_alone(example_dir: Path) -> None:
+    run = SyncRun.objects.create(
+        source_name="ma",
+        paths=[str(example_dir / "data" / "ma")],
+        status=SyncRun.Status.RUNNING,
+        worker="other-host:123",
+        heartbeat_at=timezone.now(),
+    )
+    assert claim_run(run.pk) is None  # a redelivered task must not import twice at once
+    assert run_csv_import(run.pk).status == SyncRun.Status.RUNNING
+    assert Person.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_it_sweeps_a_run_whose_worker_went_silent_and_runs_it_again(
+    example_dir: Path, tmp_path: Path
+) -> None:
+    persons = tmp_path / "persons.csv"
+    persons.write_bytes((example_dir / "data" / "ma" / "persons.csv").read_bytes())
+    run = SyncRun.objects.create(
+        source_name="ma",
+        paths=[str(persons)],
+        status=SyncRun.Status.RUNNING,
+        worker="gone-host:99",
+        heartbeat_at=timezone.now() - dt.timedelta(minutes=10),
+        report=[{"file": str(persons), "failed": False, "created": 188}],
+    )
+    fresh = SyncRun.objects.create(
+        source_name="ma", status=SyncRun.Status.RUNNING, heartbeat_at=timezone.now()
+    )
+    assert [r.pk for r in sweep_dead_runs()] == [run.pk]
+    run.refresh_from_db()
+    fresh.refresh_from_db()
+    assert fresh.status == SyncRun.Status.RUNNING
+    assert run.status == SyncRun.Status.FAILED and run.finished_at is not None
+    assert "gone-host:99" in run.error and "Files committed: persons.csv" in run.error
+    again = run_csv_import(run.pk)  # the redelivered task
+    assert again.status == SyncRun.Status.SUCCEEDED, again.report
+    assert again.worker == this_worker()
+    assert Person.objects.count() == MA_PERSONS
+
+
+@pytest.mark.django_db
+def test_a_run_that_dies_part_way_says_which_files_committed(
+    example_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from funnel.csv_import import importer
+
+    real = importer._import_one
+    calls = 0
+
+    def dies_on_the_second_file(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise SystemExit("killed")  # the process goes away mid-run
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "_import_one", dies_on_the_second_file)
+    run = SyncRun.objects.create(source_name="ma", paths=[str(example_dir / "data" / "ma")])
+    with pytest.raises(SystemExit):
+        run_csv_import(run.pk)
+    run.refresh_from_db()
+    # What the database holds while the process is gone: the first file, committed.
+    assert run.status == SyncRun.Status.RUNNING
+    assert [Path(f["file"]).name for f in run.report] == ["persons.csv"]
+    assert Person.objects.count() == MA_PERSONS
+
+
 # --- a real worker ----------------------------------------------------------------------
 
 
@@ -160,12 +241,9 @@ def _forget_queue(queue: str) -> None:
         client.close()
 
 
-@pytest.fixture
-def worker(transactional_db: None, tmp_path: Path) -> Iterator[Path]:
-    """A real Celery worker on the test database, consuming a queue of its own (the Redis
-    may be shared); tasks of this test process are routed to that queue."""
-    queue = f"kpi-bridge-test-{uuid.uuid4().hex[:10]}"
-    log = tmp_path / "worker.log"
+def _start_worker(queue: str, log: Path, **env_extra: str) -> subprocess.Popen[bytes]:
+    """A real Celery worker process on the test database, consuming `queue`; started when
+    it logs "ready."."""
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
@@ -173,6 +251,7 @@ def worker(transactional_db: None, tmp_path: Path) -> Iterator[Path]:
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "SECRET_KEY": "test-only-worker-secret-key",
         "DJANGO_SETTINGS_MODULE": "kpi_dashboard.settings",
+        **env_extra,
     }
     celery = Path(sys.executable).parent / "celery"
     command = [
@@ -187,34 +266,57 @@ def worker(transactional_db: None, tmp_path: Path) -> Iterator[Path]:
         "-Q",
         queue,
         "-n",
-        f"{queue}@%h",
+        f"{queue}-{uuid.uuid4().hex[:4]}@%h",
         "--without-gossip",
         "--without-mingle",
         "--without-heartbeat",
     ]
-    routes_before = celery_app.conf.task_routes
-    # update() makes Celery rebuild its cached router.
-    celery_app.conf.update(task_routes={"integrations.tasks.*": {"queue": queue}})
     with log.open("wb") as output:
         process = subprocess.Popen(
             command, cwd=BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT
         )
+    deadline = time.monotonic() + 60
+    while "ready." not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            _stop(process)
+            pytest.fail(f"the Celery worker did not start:\n{_log_tail(log)}")
+        time.sleep(0.2)
+    return process
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
     try:
-        deadline = time.monotonic() + 60
-        while "ready." not in log.read_text(errors="replace"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the Celery worker did not start:\n{_log_tail(log)}")
-            time.sleep(0.2)
-        yield log
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@contextmanager
+def _routed_to(queue: str) -> Iterator[None]:
+    """Tasks of this test process go to `queue` (the Redis may be shared)."""
+    routes_before = celery_app.conf.task_routes
+    # update() makes Celery rebuild its cached router.
+    celery_app.conf.update(task_routes={"integrations.tasks.*": {"queue": queue}})
+    try:
+        yield
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
         celery_app.conf.update(task_routes=routes_before)
         _forget_queue(queue)
+
+
+@pytest.fixture
+def worker(transactional_db: None, tmp_path: Path) -> Iterator[Path]:
+    """A real Celery worker on the test database, consuming a queue of its own."""
+    queue = f"kpi-bridge-test-{uuid.uuid4().hex[:10]}"
+    log = tmp_path / "worker.log"
+    with _routed_to(queue):
+        process = _start_worker(queue, log)
+        try:
+            yield log
+        finally:
+            _stop(process)
 
 
 def _wait_until_finished(run: SyncRun, log: Path, timeout: float = 60) -> SyncRun:
@@ -255,3 +357,70 @@ def test_it_records_a_failed_run_on_a_real_worker(worker: Path, tmp_path: Path) 
     assert finished.status in (SyncRun.Status.FAILED, SyncRun.Status.PARTIAL)
     assert "persons_missing.csv" in finished.error + json.dumps(finished.report)
     assert Person.objects.count() == 0
+
+
+def _person_files(directory: Path, files: int, rows: int) -> list[Path]:
+    paths = []
+    for index in range(files):
+        path = directory / f"persons-{index}.csv"
+        lines = ["external_id,email,created_at,channel,mql_at"]
+        lines += [
+            f"P{index}-{row},p{index}-{row}@example.jp,2026-04-{row % 28 + 1:02d},webinar,"
+            f"2026-05-{row % 28 + 1:02d}"
+            for row in range(rows)
+        ]
+        path.write_text("\r\n".join(lines) + "\r\n")
+        paths.append(path)
+    return paths
+
+
+@pytest.mark.celery
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_worker_loses_and_doubles_nothing(tmp_path: Path, settings: Any) -> None:
+    """SIGKILL the worker between two files of an import: the run stays "running" until the
+    sweep marks it failed (naming the committed file); Redis redelivers the task after the
+    visibility timeout to a new worker, which imports again: every row once."""
+    files, rows = 3, 8_000
+    paths = _person_files(tmp_path, files, rows)
+    queue = f"kpi-bridge-test-{uuid.uuid4().hex[:10]}"
+    quick = {"CELERY_VISIBILITY_TIMEOUT": "4", "SYNC_RUN_STALE_SECONDS": "3"}
+    settings.SYNC_RUN_STALE_SECONDS = 3
+    with _routed_to(queue):
+        first = _start_worker(queue, tmp_path / "first.log", **quick)
+        try:
+            run = queue_csv_import("bulk", paths)
+            deadline = time.monotonic() + 120
+            while True:
+                run.refresh_from_db()
+                if run.report or (run.status != SyncRun.Status.QUEUED and run.finished_at):
+                    break
+                assert time.monotonic() < deadline, _log_tail(tmp_path / "first.log")
+                time.sleep(0.05)
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait(timeout=10)
+        finally:
+            if first.poll() is None:
+                _stop(first)
+        run.refresh_from_db()
+        assert run.status == SyncRun.Status.RUNNING, (run.status, run.error)
+        committed = [Path(f["file"]).name for f in run.report]
+        assert committed and len(committed) < files  # killed part-way
+        time.sleep(3.5)
+        assert [r.pk for r in sweep_dead_runs()] == [run.pk]
+        run.refresh_from_db()
+        assert run.status == SyncRun.Status.FAILED
+        assert f"Files committed: {', '.join(committed)}" in run.error
+
+        second = _start_worker(queue, tmp_path / "second.log", **quick)
+        try:
+            deadline = time.monotonic() + 120
+            while run.status != SyncRun.Status.SUCCEEDED:
+                assert time.monotonic() < deadline, _log_tail(tmp_path / "second.log")
+                time.sleep(0.5)
+                run.refresh_from_db()
+        finally:
+            _stop(second)
+    assert [Path(f["file"]).name for f in run.report] == [p.name for p in paths]
+    assert SourcePerson.objects.count() == files * rows
+    assert Person.objects.count() == files * rows
+    assert Person.objects.filter(mql_at__isnull=False).count() == files * rows
