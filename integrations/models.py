@@ -2,9 +2,76 @@
 
 from __future__ import annotations
 
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+HTTP_URL = URLValidator(schemes=["http", "https"])
+
+
+class Vendor(models.TextChoices):
+    HUBSPOT = "hubspot", "HubSpot"
+    SALESFORCE = "salesforce", "Salesforce"
+    MARKETO = "marketo", "Marketo Engage"
+    PARDOT = "pardot", "Account Engagement (Pardot)"
+
+
+class Connection(models.Model):
+    """An MA or SFA the company runs, synced on a schedule (docs/connectors.md).
+
+    `name` is the funnel source its records land under, exactly as `import_csv --source
+    NAME`. Credentials are a Fernet token of a JSON object (integrations/secrets.py): never
+    stored in clear, never shown back."""
+
+    name = models.CharField(_("name (source)"), max_length=100, unique=True)
+    vendor = models.CharField(_("vendor"), max_length=20, choices=Vendor.choices)
+    base_url = models.URLField(_("base URL"), blank=True, validators=[HTTP_URL])
+    login_url = models.URLField(_("login URL"), blank=True, validators=[HTTP_URL])
+    business_unit_id = models.CharField(_("business unit id"), max_length=40, blank=True)
+    credentials = models.TextField(_("credentials (encrypted)"), blank=True, editable=False)
+    sync_every_minutes = models.PositiveIntegerField(_("sync every (minutes)"), default=60)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("connection")
+        verbose_name_plural = _("connections")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(vendor__in=Vendor.values), name="connection_vendor_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(sync_every_minutes__gte=5), name="connection_sync_every_5_minutes"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_vendor_display()})"
+
+
+class SyncCursor(models.Model):
+    """Per connection and vendor object: the highest modification stamp seen in the data,
+    saved in the transaction of the records it covers (docs/connectors.md section 2)."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="cursors")
+    object = models.CharField(_("object"), max_length=60)
+    value = models.CharField(_("cursor"), max_length=200)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("sync cursor")
+        verbose_name_plural = _("sync cursors")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "object"], name="synccursor_unique_connection_object"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection.name} {self.object}"
 
 
 class SyncRun(models.Model):

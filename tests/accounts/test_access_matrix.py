@@ -37,7 +37,8 @@ from funnel.models import (
     QualificationSetting,
     TreeOverride,
 )
-from integrations.models import SyncRun
+from integrations.connections import add_connection
+from integrations.models import Connection, SyncRun
 
 RoleUser = Callable[[str], User]
 
@@ -265,6 +266,8 @@ def _one_of_each_admin_model(users: dict[str, User]) -> None:
     CompanyHoliday.objects.get_or_create(date="2026-08-14", defaults={"name": "お盆"})
     QualificationSetting.objects.get_or_create(stage="mql")
     SyncRun.objects.get_or_create(source_name="ma")
+    if not Connection.objects.exists():
+        add_connection("hs-matrix", "hubspot", {"token": "pat-test"})
     Token.objects.get_or_create(user=users[SUPERUSER])
     attempt = {"username": "someone", "ip_address": "203.0.113.9", "user_agent": "test"}
     AccessAttempt.objects.get_or_create(**attempt, defaults={"failures_since_start": 1})
