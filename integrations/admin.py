@@ -22,6 +22,8 @@ class ConnectionForm(forms.ModelForm):
     """Secrets are write-only: typed in, stored encrypted, never rendered back (an empty
     field keeps what is stored)."""
 
+    base_url = forms.URLField(label=_("base URL"), required=False, assume_scheme="https")
+    login_url = forms.URLField(label=_("login URL"), required=False, assume_scheme="https")
     token = forms.CharField(
         label=_("private app token"), required=False, widget=forms.PasswordInput
     )

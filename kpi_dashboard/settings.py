@@ -177,7 +177,6 @@ CELERY_TIMEZONE = COMPANY_TIME_ZONE
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 }
-FORMS_URLFIELD_ASSUME_HTTPS = True  # a URL typed without a scheme is https (Django 6 default)
 # Fernet keys that encrypt connection credentials, newest first (integrations/secrets.py;
 # README "Connections": rotation). The embedded mode derives one from SECRET_KEY.
 CONNECTION_SECRET_KEYS = env.list("CONNECTION_SECRET_KEYS", default=[])

@@ -1,0 +1,251 @@
+"""The one HTTP seam of every connector (docs/connectors.md section 2, "Failures").
+
+A vendor client asks `Transport.call(...)` for one request and gets parsed JSON back, or an
+error that says what happened. The seam:
+- paces requests with a client-side limiter (at most N in a sliding window);
+- times out (connect, read) and retries what is transient: network errors, timeouts, HTTP
+  5xx, a body that is not valid JSON or shorter than its Content-Length (never half-read),
+  and what the vendor says is transient; with exponential backoff and jitter (1 s, 2 s, 4 s,
+  ... at most 30 s, 6 tries in all), except that a rate-limit answer's wait (Retry-After
+  always wins) is waited before the next try;
+- refreshes an expired token once (the vendor says when a 401 means that) and tries again;
+- counts every request it makes, retries and token calls included.
+
+Vendors differ only in how an answer maps to an outcome (`Vendor.classify`), never in how
+retries work: healthchecks' integrations do the same.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+TRIES = 6
+FIRST_WAIT, MAX_WAIT = 1.0, 30.0
+TIMEOUT = (10.0, 60.0)  # connect, read (seconds)
+
+
+class SyncError(Exception):
+    """A request that cannot succeed (configuration, permissions, a bad request): the run
+    fails with this message. Never holds a secret."""
+
+
+class AuthenticationFailed(SyncError):
+    """The credentials are refused, also after a refresh."""
+
+
+class QuotaExhausted(SyncError):
+    """A daily allocation is used up: stop, keep the cursors; the next run resumes."""
+
+
+class Transient(Exception):
+    """Worth another try after a wait: `wait` seconds if the vendor said, else backoff."""
+
+    def __init__(self, message: str, wait: float | None = None) -> None:
+        super().__init__(message)
+        self.wait = wait
+
+
+class TokenExpired(Exception):
+    """The access token expired: refresh it once and try again."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: Mapping[str, str]
+    data: Any  # the parsed JSON body (None for an empty body)
+
+
+class Vendor:
+    """How a vendor's answers map to outcomes; subclasses override `classify`."""
+
+    name = "vendor"
+
+    def classify(self, answer: Answer) -> None:
+        """Raise Transient, TokenExpired or a SyncError for an answer that is not a success;
+        return for a success. The default follows HTTP."""
+        if answer.status == 429:
+            raise Transient(f"{self.name}: rate limited (HTTP 429)", retry_after(answer.headers))
+        if answer.status >= 500:
+            raise Transient(f"{self.name}: server error (HTTP {answer.status})")
+        if answer.status == 401:
+            raise AuthenticationFailed(f"authentication failed: {self.name} answered HTTP 401")
+        if answer.status >= 400:
+            raise SyncError(f"{self.name}: HTTP {answer.status}: {message_of(answer.data)}")
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait by the Retry-After header (seconds or an HTTP date), if any."""
+    raw = headers.get("Retry-After")
+    if not raw:
+        return None
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(parsedate_to_datetime(raw).timestamp() - time.time(), 0.0)
+        except (TypeError, ValueError):
+            return None
+
+
+def message_of(data: Any) -> str:
+    """The vendor's own words from an error body, short."""
+    if isinstance(data, dict):
+        for key in ("message", "error_description", "error", "category"):
+            if isinstance(data.get(key), str):
+                return str(data[key])[:300]
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        return message_of(data[0])
+    return "no message"
+
+
+class RateLimiter:
+    """At most `calls` requests in any `seconds` window (sliding), shared by threads."""
+
+    def __init__(self, calls: int, seconds: float, clock: Callable[[], float] = time.monotonic):
+        self.calls, self.seconds, self.clock = calls, seconds, clock
+        self.sent: deque[float] = deque()
+        self.lock = threading.Lock()
+
+    def wait_time(self) -> float:
+        """Seconds until one more request may go; 0 when it may go now (and it is counted)."""
+        with self.lock:
+            now = self.clock()
+            while self.sent and self.sent[0] <= now - self.seconds:
+                self.sent.popleft()
+            if len(self.sent) < self.calls:
+                self.sent.append(now)
+                return 0.0
+            return self.sent[0] + self.seconds - now
+
+    def acquire(self, sleep: Callable[[float], None] = time.sleep) -> None:
+        while (wait := self.wait_time()) > 0:
+            sleep(wait)
+
+
+@dataclass
+class Transport:
+    """One vendor's HTTP: base URL, auth header, limiter, retries, request count."""
+
+    base_url: str
+    vendor: Vendor
+    limiters: list[RateLimiter] = field(default_factory=list)
+    token: Callable[[bool], str] | None = None  # token(refresh) -> access token
+    sleep: Callable[[float], None] = time.sleep
+    requests_made: int = 0
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        limiters: list[RateLimiter] | None = None,
+    ) -> Answer:
+        """One request, retried while transient; a refused token is refreshed once."""
+        refreshed = False
+        while True:
+            try:
+                return self._with_retries(method, path, params, body, headers, limiters, refreshed)
+            except TokenExpired:
+                if refreshed or self.token is None:
+                    raise AuthenticationFailed(
+                        f"authentication failed: {self.vendor.name} refused the token "
+                        "after a refresh"
+                    ) from None
+                refreshed = True
+
+    def _with_retries(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Any,
+        headers: Mapping[str, str] | None,
+        limiters: list[RateLimiter] | None,
+        refresh: bool,
+    ) -> Answer:
+        first = [refresh]
+
+        def attempt() -> Answer:
+            auth = {}
+            if self.token is not None:
+                auth = {"Authorization": f"Bearer {self.token(first[0])}"}
+                first[0] = False
+            for limiter in [*self.limiters, *(limiters or [])]:
+                limiter.acquire(self.sleep)
+            answer = self._send(method, path, params, body, {**auth, **(headers or {})})
+            self.vendor.classify(answer)
+            return answer
+
+        retrying = Retrying(
+            stop=stop_after_attempt(TRIES),
+            wait=_wait,
+            retry=retry_if_exception_type(Transient),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except Transient as exc:
+            raise SyncError(f"{exc} (after {TRIES} tries)") from None
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Any,
+        headers: Mapping[str, str],
+    ) -> Answer:
+        url = path if path.startswith(("http://", "https://")) else self.base_url + path
+        self.requests_made += 1
+        try:
+            response = self.session.request(
+                method, url, params=params, json=body, headers=headers, timeout=TIMEOUT
+            )
+            content = response.content  # read whole; a cut connection raises here
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise Transient(f"{self.vendor.name}: network error ({type(exc).__name__})") from None
+        except requests.exceptions.ChunkedEncodingError:
+            raise Transient(f"{self.vendor.name}: the answer was cut short") from None
+        declared = response.headers.get("Content-Length")
+        encoded = response.headers.get("Content-Encoding")
+        if declared and declared.isdigit() and not encoded and len(content) < int(declared):
+            raise Transient(f"{self.vendor.name}: the answer was cut short")
+        data: Any = None
+        if content.strip():
+            try:
+                data = json.loads(content)
+            except ValueError:
+                if response.status_code < 400:
+                    raise Transient(
+                        f"{self.vendor.name}: the answer is not valid JSON (HTTP "
+                        f"{response.status_code})"
+                    ) from None
+                data = {"message": content[:300].decode("utf-8", "replace")}
+        return Answer(response.status_code, response.headers, data)
+
+
+def _wait(state: RetryCallState) -> float:
+    """The vendor's wait when it said one, else exponential backoff with full jitter."""
+    outcome = state.outcome
+    error = outcome.exception() if outcome is not None else None
+    if isinstance(error, Transient) and error.wait is not None:
+        return min(error.wait, 120.0)
+    ceiling = min(MAX_WAIT, FIRST_WAIT * 2 ** (state.attempt_number - 1))
+    return random.uniform(ceiling / 2, ceiling)
