@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -27,6 +28,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="needs DATABASE_URL=postgres://..."))
         if "celery" in item.keywords and not (with_worker and on_postgres):
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL, REDIS_URL and a worker"))
+
+
+# A Fernet key for the tests only: a server with a database (not the embedded mode) needs
+# CONNECTION_SECRET_KEYS to store connection credentials.
+TEST_CONNECTION_KEY = "J1mE0SxXNQvYzvUo2x9i2c1bTgxH8nQ6pA3WvG5kR7E="
+
+
+@pytest.fixture(autouse=True)
+def connection_secret_key(settings: Any) -> None:
+    if not settings.CONNECTION_SECRET_KEYS:
+        settings.CONNECTION_SECRET_KEYS = [TEST_CONNECTION_KEY]
 
 
 @pytest.fixture

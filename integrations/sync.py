@@ -1,0 +1,106 @@
+"""One sync of one connection (the same code for `manage.py sync` and the Celery task):
+claim, run the vendor's steps with a heartbeat, record per-object counts, requests and
+duration on a SyncRun (docs/connectors.md sections 1 and 2). Never two syncs of one
+connection at once: a live run of it makes another refuse."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from funnel.records import IngestResult
+from integrations.models import Connection, SyncRun, Vendor
+from integrations.services import heartbeat, stale_after, this_worker
+from integrations.transport import SyncError
+
+
+@dataclass
+class ObjectCounts:
+    fetched: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    deleted: int = 0
+
+    def add(self, result: IngestResult) -> None:
+        self.created += result.created
+        self.updated += result.updated
+        self.unchanged += result.unchanged
+        self.rejected += result.rejected
+
+
+@dataclass
+class SyncProgress:
+    """Counts per canonical kind, and the rejected records' messages (object, id, field)."""
+
+    objects: dict[str, ObjectCounts] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def of(self, kind: str) -> ObjectCounts:
+        return self.objects.setdefault(kind, ObjectCounts())
+
+
+VendorSync = Callable[[Connection, bool, SyncProgress], int]  # returns requests made
+
+
+def _vendor_sync(vendor: str) -> VendorSync:
+    if vendor == Vendor.HUBSPOT:
+        from integrations.hubspot.sync import sync_hubspot
+
+        return sync_hubspot
+    raise SyncError(f"syncing {vendor} is not available yet (HubSpot is)")
+
+
+def _claim(connection: Connection) -> SyncRun:
+    now = timezone.now()
+    with transaction.atomic():
+        Connection.objects.select_for_update().get(pk=connection.pk)
+        running = SyncRun.objects.filter(
+            source_name=connection.name,
+            kind=connection.vendor,
+            status=SyncRun.Status.RUNNING,
+            heartbeat_at__gt=now - stale_after(),
+        ).first()
+        if running is not None:
+            raise SyncError(f"a sync of {connection.name} is running ({running.worker})")
+        return SyncRun.objects.create(
+            source_name=connection.name,
+            kind=connection.vendor,
+            status=SyncRun.Status.RUNNING,
+            started_at=now,
+            worker=this_worker(),
+            heartbeat_at=now,
+        )
+
+
+def run_sync(connection: Connection, full: bool = False) -> tuple[SyncRun, dict[str, Any]]:
+    """Run one sync; returns the run and its summary (the JSON of `sync --format json`)."""
+    started = time.monotonic()
+    run = _claim(connection)
+    progress = SyncProgress()
+    requests = 0
+    with heartbeat(run):
+        try:
+            requests = _vendor_sync(connection.vendor)(connection, full, progress)
+        except SyncError as exc:
+            run.status, run.error = SyncRun.Status.FAILED, str(exc)
+            requests = getattr(exc, "requests", requests)
+        else:
+            run.status = SyncRun.Status.PARTIAL if progress.errors else SyncRun.Status.SUCCEEDED
+            run.error = "\n".join(progress.errors[:200])
+    summary = {
+        "status": "failed" if run.status == SyncRun.Status.FAILED else "succeeded",
+        "objects": {kind: asdict(counts) for kind, counts in progress.objects.items()},
+        "requests": requests,
+        "seconds": round(time.monotonic() - started, 3),
+    }
+    run.report = summary
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "error", "report", "finished_at"])
+    return run, summary
