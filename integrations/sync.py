@@ -5,6 +5,7 @@ connection at once: a live run of it makes another refuse."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -41,9 +42,18 @@ class SyncProgress:
 
     objects: dict[str, ObjectCounts] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    run_id: int | None = None
 
     def of(self, kind: str) -> ObjectCounts:
         return self.objects.setdefault(kind, ObjectCounts())
+
+    def publish(self) -> None:
+        """Show the counts so far on the run (the sync page reads them while it runs)."""
+        if self.run_id is not None:
+            SyncRun.objects.filter(pk=self.run_id).update(
+                report={"objects": {k: asdict(v) for k, v in self.objects.items()}},
+                heartbeat_at=timezone.now(),
+            )
 
 
 VendorSync = Callable[[Connection, bool, SyncProgress], int]  # returns requests made
@@ -83,7 +93,7 @@ def run_sync(connection: Connection, full: bool = False) -> tuple[SyncRun, dict[
     """Run one sync; returns the run and its summary (the JSON of `sync --format json`)."""
     started = time.monotonic()
     run = _claim(connection)
-    progress = SyncProgress()
+    progress = SyncProgress(run_id=run.pk)
     requests = 0
     with heartbeat(run):
         try:
@@ -104,3 +114,36 @@ def run_sync(connection: Connection, full: bool = False) -> tuple[SyncRun, dict[
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "error", "report", "finished_at"])
     return run, summary
+
+
+def next_run_at(connection: Connection, last_started: dt.datetime | None) -> dt.datetime:
+    """When the schedule runs the connection next: its interval after the last start."""
+    if last_started is None:
+        return timezone.now()
+    return last_started + dt.timedelta(minutes=connection.sync_every_minutes)
+
+
+def due_connections(now: dt.datetime | None = None) -> list[Connection]:
+    """Enabled connections whose interval has passed since their last run started, and
+    that no live run holds."""
+    now = now or timezone.now()
+    due = []
+    for connection in Connection.objects.filter(enabled=True):
+        runs = SyncRun.objects.filter(source_name=connection.name, kind=connection.vendor)
+        last = runs.order_by("-requested_at").first()
+        if last is not None and last.status in (SyncRun.Status.RUNNING, SyncRun.Status.QUEUED):
+            fresh = last.heartbeat_at or last.requested_at
+            if fresh > now - stale_after():
+                continue
+        started = (last.started_at or last.requested_at) if last else None
+        if started is None or next_run_at(connection, started) <= now:
+            due.append(connection)
+    return due
+
+
+def queue_sync(connection: Connection, full: bool = False) -> None:
+    """Sync now (a page's button, the schedule): the task is enqueued once the caller's
+    transaction commits."""
+    from integrations.tasks import sync_connection_task
+
+    transaction.on_commit(lambda: sync_connection_task.delay(connection.pk, full))

@@ -15,3 +15,31 @@ def run_csv_import_task(run_id: int) -> str:
 def sweep_dead_runs_task() -> int:
     """Celery beat, every minute (settings.CELERY_BEAT_SCHEDULE)."""
     return len(sweep_dead_runs())
+
+
+@app.task(acks_late=True, reject_on_worker_lost=True)
+def sync_connection_task(connection_id: int, full: bool = False) -> str:
+    """One sync of one connection; another live sync of it makes this one refuse."""
+    from integrations.models import Connection
+    from integrations.sync import run_sync
+    from integrations.transport import SyncError
+
+    connection = Connection.objects.filter(pk=connection_id, enabled=True).first()
+    if connection is None:
+        return "gone"
+    try:
+        run, _summary = run_sync(connection, full=full)
+    except SyncError as exc:  # another run holds the connection
+        return str(exc)
+    return str(run.status)
+
+
+@app.task
+def sync_due_connections_task() -> int:
+    """Celery beat, every minute: enqueue the connections whose interval has passed."""
+    from integrations.sync import due_connections, queue_sync
+
+    due = due_connections()
+    for connection in due:
+        queue_sync(connection)
+    return len(due)

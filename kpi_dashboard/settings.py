@@ -183,7 +183,11 @@ CONNECTION_SECRET_KEYS = env.list("CONNECTION_SECRET_KEYS", default=[])
 # A running sync run silent this long (its heartbeat stopped) is swept to failed.
 SYNC_RUN_STALE_SECONDS = env.int("SYNC_RUN_STALE_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE = {
-    "sweep-dead-sync-runs": {"task": "integrations.tasks.sweep_dead_runs_task", "schedule": 60.0}
+    "sweep-dead-sync-runs": {"task": "integrations.tasks.sweep_dead_runs_task", "schedule": 60.0},
+    "sync-due-connections": {
+        "task": "integrations.tasks.sync_due_connections_task",
+        "schedule": 60.0,
+    },
 }
 
 REST_FRAMEWORK = {

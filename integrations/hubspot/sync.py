@@ -65,6 +65,7 @@ def _sync(client: HubSpotClient, connection: Connection, progress: SyncProgress)
                 progress.errors.append(str(exc))
         with transaction.atomic():
             persons.add(ingest.ingest_persons(source, records))
+        progress.publish()
     live_deals: set[str] = set()
     opportunities = progress.of("opportunities")
     for page in client.pages("deal", DEAL_PROPERTIES):
@@ -90,6 +91,7 @@ def _sync(client: HubSpotClient, connection: Connection, progress: SyncProgress)
                 progress.errors.append(str(exc))
         with transaction.atomic():
             opportunities.add(ingest.ingest_opportunities(source, deals))
+        progress.publish()
     persons.deleted = remove_persons(source, _gone(source, SourcePerson, live_contacts))
     opportunities.deleted = remove_opportunities(source, _gone(source, Opportunity, live_deals))
 

@@ -5,6 +5,7 @@ a second sync changes nothing; records HubSpot no longer lists leave."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from io import StringIO
@@ -211,3 +212,37 @@ def test_a_refused_token_fails_the_run_without_showing_it(hs: HubSpotContractSer
     run = SyncRun.objects.get(kind="hubspot")
     assert run.status == SyncRun.Status.FAILED and "pat-wrong-secret" not in run.error
     assert Person.objects.count() == 0
+
+
+def test_the_schedule_runs_due_connections_through_the_task(
+    hs: HubSpotContractServer, settings: Any
+) -> None:
+    from django.utils import timezone
+
+    from integrations.sync import due_connections
+    from integrations.tasks import sync_due_connections_task
+    from kpi_dashboard.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    app.conf.task_always_eager = True
+    try:
+        connection = add_connection(
+            "hs", "hubspot", {"token": "pat-na1-test"}, base_url=hs.base_url
+        )
+        assert due_connections() == [connection]  # never synced
+        assert sync_due_connections_task.delay().get() == 1
+        run = SyncRun.objects.get(kind="hubspot")
+        assert run.status == SyncRun.Status.PARTIAL  # the USD deal is rejected
+        assert run.report["objects"]["persons"]["created"] == 3
+        assert due_connections() == []  # ran just now
+        later = timezone.now() + dt.timedelta(minutes=61)
+        assert due_connections(later) == [connection]
+        SyncRun.objects.filter(pk=run.pk).update(
+            status=SyncRun.Status.RUNNING, heartbeat_at=later
+        )  # a live run holds it
+        assert due_connections(later) == []
+        connection.enabled = False
+        connection.save()
+        assert due_connections(later + dt.timedelta(hours=1)) == []
+    finally:
+        app.conf.task_always_eager = False
