@@ -4,6 +4,7 @@
 |----------------------------------------|-----------|-------|-----------|-----------|
 | shared dashboard, KPI API, reports     | yes       | yes   | yes       | yes       |
 | record pages (persons, opportunities)  | yes       | yes   | -         | yes       |
+| connections page (sync runs)           | view      | view  | -         | yes       |
 | Django admin (connections, criteria,   | -         | -     | -         | yes       |
 | targets, overrides)                    |           |       |           |           |
 
@@ -30,7 +31,8 @@ EVERY_ROLE = frozenset({MARKETING, SALES, EXECUTIVE, OPS_ADMIN})
 DASHBOARD_ROLES = EVERY_ROLE
 REPORT_ROLES = EVERY_ROLE
 RECORD_ROLES = frozenset({MARKETING, SALES, OPS_ADMIN})
-ADMIN_ROLES = frozenset({OPS_ADMIN})
+CONNECTION_ROLES = frozenset({MARKETING, SALES, OPS_ADMIN})  # see the sync page
+ADMIN_ROLES = frozenset({OPS_ADMIN})  # and run syncs from it
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 

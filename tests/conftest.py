@@ -62,7 +62,7 @@ def example_dir() -> Path:
 def role_user(db: None) -> Callable[[str], User]:
     def make(role: str) -> User:
         user = User.objects.create_user(username=f"{role}-user", password="a-long-test-password")
-        user.groups.add(Group.objects.get(name=role))
+        user.groups.add(Group.objects.get_or_create(name=role)[0])  # flushed by some tests
         if role == "ops_admin":
             user.is_staff = True
             user.save()

@@ -18,6 +18,7 @@ AREA_ROLES: dict[str, frozenset[str]] = {
     "dashboard": access.DASHBOARD_ROLES,
     "reports": access.REPORT_ROLES,
     "records": access.RECORD_ROLES,
+    "connections": access.CONNECTION_ROLES,
     "admin": access.ADMIN_ROLES,
 }
 

@@ -49,6 +49,7 @@ ROLES = (ANONYMOUS, NO_ROLE, STAFF_NO_ROLE, MARKETING, SALES, EXECUTIVE, OPS_ADM
 
 EVERY_ROLE = frozenset({MARKETING, SALES, EXECUTIVE, OPS_ADMIN})
 RECORD_ROLES = frozenset({MARKETING, SALES, OPS_ADMIN})
+CONNECTION_ROLES = frozenset({MARKETING, SALES, OPS_ADMIN})
 # Apps whose models the ops admins manage (connections, criteria, targets, overrides); the
 # rest of the admin (users, groups, API tokens) is the superuser's.
 OPS_ADMIN_APPS = frozenset({"funnel", "integrations", "axes"})
@@ -138,6 +139,8 @@ EXPECTED: dict[str, Rule] = {
     "records:person": Page(RECORD_ROLES),
     "records:opportunities": Page(RECORD_ROLES),
     "records:opportunity": Page(RECORD_ROLES),
+    "integrations:connections": Page(CONNECTION_ROLES),
+    "integrations:sync": PostOnly(),
     "api-kpis": Api(EVERY_ROLE),
     "api-schema": Api(EVERY_ROLE),
 }
@@ -335,6 +338,7 @@ def url_of(pattern: Pattern, data: Dataset) -> str:
         "reports:commentary": {"period": PERIOD, "department": "marketing"},
         "records:person": {"person_id": data.person_id},
         "records:opportunity": {"opportunity_id": data.opportunity_id},
+        "integrations:sync": {"connection_id": data.objects["integrations.connection"]},
         "admin:app_list": {"app_label": "funnel"},
         "admin:auth_user_password_change": {"id": data.objects["auth.user"]},
         "admin:view_on_site": {
