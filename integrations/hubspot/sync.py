@@ -10,14 +10,16 @@ Each page's records are written in one transaction through the one ingest path.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import TypeVar
 
 from django.db import transaction
 
 from funnel import ingest
 from funnel.ingest.removal import remove_opportunities, remove_persons
 from funnel.models import Opportunity, Source, SourcePerson
-from funnel.records import OpportunityRecord, PersonRecord
+from funnel.records import OpportunityRecord
 from integrations.connections import NEEDS
 from integrations.hubspot.client import HubSpotClient
 from integrations.hubspot.mapping import (
@@ -26,12 +28,15 @@ from integrations.hubspot.mapping import (
     DEAL_PROPERTIES,
     HubSpotObject,
     RejectedRecord,
+    Stage,
     opportunity_from_deal,
     person_from_contact,
 )
 from integrations.models import Connection, Vendor
-from integrations.sync import SyncProgress
+from integrations.sync import ObjectCounts, SyncProgress
 from integrations.transport import SyncError
+
+T = TypeVar("T")
 
 
 def sync_hubspot(connection: Connection, full: bool, progress: SyncProgress) -> int:
@@ -55,14 +60,10 @@ def _sync(client: HubSpotClient, connection: Connection, progress: SyncProgress)
     persons = progress.of("persons")
     for page in client.pages("contact", CONTACT_PROPERTIES):
         persons.fetched += len(page)
-        records: list[PersonRecord] = []
-        for contact in page:
-            live_contacts.add(contact.id)
-            try:
-                records.append(person_from_contact(contact, companies, owners))
-            except RejectedRecord as exc:
-                persons.rejected += 1
-                progress.errors.append(str(exc))
+        live_contacts.update(contact.id for contact in page)
+        records = _mapped(
+            page, lambda contact: person_from_contact(contact, companies, owners), persons, progress
+        )
         with transaction.atomic():
             persons.add(ingest.ingest_persons(source, records))
         progress.publish()
@@ -71,29 +72,51 @@ def _sync(client: HubSpotClient, connection: Connection, progress: SyncProgress)
     for page in client.pages("deal", DEAL_PROPERTIES):
         opportunities.fetched += len(page)
         ids = [deal.id for deal in page]
+        live_deals.update(ids)
         contacts = client.deal_associations(ids, "contact")
         accounts = client.deal_associations(ids, "company")
-        deals: list[OpportunityRecord] = []
-        for deal in page:
-            live_deals.add(deal.id)
-            primary = next(
-                (companies.get(cid) for cid, labels in accounts[deal.id] if "Primary" in labels),
-                None,
-            )
-            try:
-                deals.append(
-                    opportunity_from_deal(
-                        deal, stages, [cid for cid, _ in contacts[deal.id]], primary
-                    )
-                )
-            except RejectedRecord as exc:
-                opportunities.rejected += 1
-                progress.errors.append(str(exc))
+        to_record = partial(
+            _deal_record, stages=stages, companies=companies, contacts=contacts, accounts=accounts
+        )
+        deals = _mapped(page, to_record, opportunities, progress)
         with transaction.atomic():
             opportunities.add(ingest.ingest_opportunities(source, deals))
         progress.publish()
     persons.deleted = remove_persons(source, _gone(source, SourcePerson, live_contacts))
     opportunities.deleted = remove_opportunities(source, _gone(source, Opportunity, live_deals))
+
+
+def _deal_record(
+    deal: HubSpotObject,
+    stages: dict[str, Stage],
+    companies: dict[str, HubSpotObject],
+    contacts: dict[str, list[tuple[str, list[str]]]],
+    accounts: dict[str, list[tuple[str, list[str]]]],
+) -> OpportunityRecord:
+    """A deal with its contacts (the lowest id is its person) and its primary company."""
+    primary = next(
+        (companies.get(cid) for cid, labels in accounts[deal.id] if "Primary" in labels), None
+    )
+    contact_ids = [cid for cid, _labels in contacts[deal.id]]
+    return opportunity_from_deal(deal, stages, contact_ids, primary)
+
+
+def _mapped(
+    objects: list[HubSpotObject],
+    to_record: Callable[[HubSpotObject], T],
+    counts: ObjectCounts,
+    progress: SyncProgress,
+) -> list[T]:
+    """The canonical records of a page; one that cannot be mapped is counted rejected and
+    named in the run's errors, the rest go on."""
+    records = []
+    for item in objects:
+        try:
+            records.append(to_record(item))
+        except RejectedRecord as exc:
+            counts.rejected += 1
+            progress.errors.append(str(exc))
+    return records
 
 
 def _gone(
