@@ -147,3 +147,14 @@ def queue_sync(connection: Connection, full: bool = False) -> None:
     from integrations.tasks import sync_connection_task
 
     transaction.on_commit(lambda: sync_connection_task.delay(connection.pk, full))
+
+
+def test_connection(connection: Connection) -> str:
+    """One cheap authenticated call (docs/connectors.md section 1): what it answered, or a
+    SyncError with the reason."""
+    if connection.vendor == Vendor.HUBSPOT:
+        from integrations.hubspot.client import HubSpotClient
+
+        account = HubSpotClient(connection).account()
+        return f"ok: HubSpot portal {account.get('portalId', '?')}"
+    raise SyncError(f"testing {connection.vendor} is not available yet (HubSpot is)")

@@ -246,3 +246,17 @@ def test_the_schedule_runs_due_connections_through_the_task(
         assert due_connections(later + dt.timedelta(hours=1)) == []
     finally:
         app.conf.task_always_eager = False
+
+
+def test_connections_test_makes_one_authenticated_call(hs: HubSpotContractServer) -> None:
+    from django.core.management.base import CommandError
+
+    add_connection("hs", "hubspot", {"token": "pat-na1-test"}, base_url=hs.base_url)
+    add_connection("bad", "hubspot", {"token": "pat-nope"}, base_url=hs.base_url)
+    out = StringIO()
+    call_command("connections", "test", "hs", stdout=out)
+    assert out.getvalue().strip() == "ok: HubSpot portal 1234567"
+    assert [path for _, path, _ in hs.requests] == ["/account-info/v3/details"]
+    with pytest.raises(CommandError, match="authentication failed") as failure:
+        call_command("connections", "test", "bad", stdout=StringIO())
+    assert "pat-nope" not in str(failure.value)

@@ -19,6 +19,8 @@ from integrations.connections import (
     rotate_keys,
 )
 from integrations.models import Connection, Vendor
+from integrations.sync import test_connection
+from integrations.transport import SyncError
 
 
 class Command(BaseCommand):
@@ -36,6 +38,8 @@ class Command(BaseCommand):
         for name in SECRET_NAMES:
             add.add_argument(f"--{name.replace('_', '-')}", default="", help="or env:VAR")
         actions.add_parser("list", help="list the connections (secrets masked)")
+        test = actions.add_parser("test", help="one cheap authenticated call")
+        test.add_argument("name")
         remove = actions.add_parser("remove", help="remove a connection; its records stay")
         remove.add_argument("name")
         actions.add_parser(
@@ -69,6 +73,15 @@ class Command(BaseCommand):
                 f"{connection.name}\t{connection.vendor}\t{url}\t{state}, every "
                 f"{connection.sync_every_minutes} min\t{stored}"
             )
+
+    def _test(self, options: dict[str, Any]) -> None:
+        connection = Connection.objects.filter(name=options["name"]).first()
+        if connection is None:
+            raise CommandError(f"no connection named '{options['name']}'")
+        try:
+            self.stdout.write(test_connection(connection))
+        except SyncError as exc:
+            raise CommandError(str(exc)) from None
 
     def _remove(self, options: dict[str, Any]) -> None:
         remove_connection(options["name"])
