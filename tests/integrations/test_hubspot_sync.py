@@ -23,6 +23,7 @@ from integrations.connections import add_connection
 from integrations.models import SyncRun
 from tests.contract_servers.hubspot import Fault, HubSpotContractServer
 from tests.funnel.factories import snapshot
+from tests.integrations.test_hubspot_mapping import _stage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,21 +59,9 @@ def _seed(hs: HubSpotContractServer) -> None:
             "id": "default",
             "label": "Sales",
             "stages": [
-                {
-                    "id": "appt",
-                    "label": "初回商談",
-                    "metadata": {"isClosed": "false", "probability": "0.2"},
-                },
-                {
-                    "id": "won",
-                    "label": "受注",
-                    "metadata": {"isClosed": "true", "probability": "1.0"},
-                },
-                {
-                    "id": "lost",
-                    "label": "失注",
-                    "metadata": {"isClosed": "true", "probability": "0.0"},
-                },
+                _stage("appt", "初回商談", "false", "0.2"),
+                _stage("won", "受注", "true", "1.0"),
+                _stage("lost", "失注", "true", "0.0"),
             ],
         }
     ]
