@@ -5,10 +5,10 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from funnel import ingest
-from integrations import secrets
-from integrations.connections import NEEDS, SECRET_NAMES, ConnectionProblem, check_credentials
-from integrations.models import Connection, SyncRun, Vendor
+from integrations.models import SECRET_NAMES, Connection, SyncRun, Vendor
+
+# Secrets and the ingest path are imported where used: Django loads every admin module at
+# start-up, and commands such as `kpis` should not pay for cryptography and the ingest.
 
 
 @admin.register(SyncRun)
@@ -47,10 +47,13 @@ class ConnectionForm(forms.ModelForm):
             "enabled",
         )
 
-    def changed_secrets(self) -> dict[str, str]:
+    def changed_secrets(self) -> dict[str, str]:  # the secret fields typed in
         return {name: self.cleaned_data.get(name) or "" for name in SECRET_NAMES}
 
     def clean(self) -> dict[str, Any]:
+        from integrations import secrets
+        from integrations.connections import ConnectionProblem, check_credentials
+
         cleaned = super().clean() or {}
         stored = secrets.decrypt(self.instance.credentials) if self.instance.pk else {}
         merged = {**stored, **{k: v for k, v in self.changed_secrets().items() if v}}
@@ -70,9 +73,15 @@ class ConnectionAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("credentials set"))
     def credentials_set(self, connection: Connection) -> str:
+        from integrations import secrets
+
         return secrets.describe(secrets.decrypt(connection.credentials)) or "-"
 
     def save_model(self, request: HttpRequest, obj: Connection, form: Any, change: bool) -> None:
+        from funnel import ingest
+        from integrations import secrets
+        from integrations.connections import NEEDS
+
         values = secrets.decrypt(obj.credentials) if change else {}
         values.update({k: v for k, v in form.changed_secrets().items() if v})
         obj.credentials = secrets.encrypt(values)

@@ -13,9 +13,7 @@ from django.db import transaction
 from funnel import ingest
 from funnel.choices import SourceKind
 from integrations import secrets
-from integrations.models import HTTP_URL, Connection, Vendor
-
-SECRET_NAMES = ("token", "client_id", "client_secret", "refresh_token")
+from integrations.models import HTTP_URL, SECRET_NAMES, Connection, Vendor
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 HTTP_URL = URLValidator(schemes=["http", "https"])
+# The credentials a connection may hold (which ones each vendor needs: connections.NEEDS).
+SECRET_NAMES = ("token", "client_id", "client_secret", "refresh_token")
 
 
 class Vendor(models.TextChoices):
