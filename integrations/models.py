@@ -76,6 +76,61 @@ class SyncCursor(models.Model):
         return f"{self.connection.name} {self.object}"
 
 
+class VendorObject(models.Model):
+    """The properties of a vendor record as last synced (the ones the mapping reads).
+
+    An incremental sync reads only what changed; a change to one record can change the
+    canonical records of others (a company's size is its contacts' segment, a merged
+    contact's deals move to the survivor). Kept here, those are mapped again from what is
+    stored instead of read again from the vendor."""
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="vendor_objects"
+    )
+    object = models.CharField(_("object"), max_length=40)
+    external_id = models.CharField(_("external id"), max_length=100)
+    properties = models.JSONField(_("properties"), default=dict)
+
+    class Meta:
+        verbose_name = _("synced vendor record")
+        verbose_name_plural = _("synced vendor records")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "object", "external_id"],
+                name="vendorobject_unique_connection_object_id",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection_id} {self.object} {self.external_id}"
+
+
+class VendorLink(models.Model):
+    """One association between two vendor records as last synced (a contact's company, a
+    deal's contacts and companies with their label): which records to map again when the
+    other end changes or leaves."""
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="vendor_links"
+    )
+    from_object = models.CharField(max_length=40)
+    from_id = models.CharField(max_length=100)
+    to_object = models.CharField(max_length=40)
+    to_id = models.CharField(max_length=100)
+    label = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("synced vendor link")
+        verbose_name_plural = _("synced vendor links")
+        indexes = [
+            models.Index(fields=["connection", "from_object", "from_id"], name="vendorlink_from"),
+            models.Index(fields=["connection", "to_object", "to_id"], name="vendorlink_to"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_object} {self.from_id} -> {self.to_object} {self.to_id}"
+
+
 class SyncRun(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")

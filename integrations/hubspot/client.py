@@ -15,7 +15,13 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from integrations import secrets
-from integrations.hubspot.mapping import HubSpotObject, RejectedRecord, Stage, stages_of
+from integrations.hubspot.mapping import (
+    HubSpotObject,
+    RejectedRecord,
+    Stage,
+    instant,
+    stages_of,
+)
 from integrations.models import Connection
 from integrations.transport import (
     Answer,
@@ -32,6 +38,15 @@ from integrations.transport import (
 )
 
 PAGE = 100  # list endpoints' largest page
+SEARCH_PAGE = 200  # search's largest page
+SEARCH_CAP = 10_000  # results one search query can page through (beyond: HTTP 400)
+SEARCHES_PER_SECOND = 5
+# The property each object's last change is stamped in (search filters and sorts on it).
+MODIFIED = {
+    "contact": "lastmodifieddate",
+    "company": "hs_lastmodifieddate",
+    "deal": "hs_lastmodifieddate",
+}
 ASSOCIATION_BATCH = 1000
 BURST_PRIVATE_APP, BURST_OAUTH, BURST_WINDOW = 190, 110, 10.0
 PLURAL = {"contact": "contacts", "company": "companies", "deal": "deals"}
@@ -72,6 +87,8 @@ class HubSpotClient:
             limiters=[RateLimiter(burst, BURST_WINDOW)],
             token=self._token,
         )
+        # A tenth of a second to spare: HubSpot counts a search when it arrives.
+        self.search_limiter = RateLimiter(SEARCHES_PER_SECOND, 1.1)
 
     @property
     def requests_made(self) -> int:
@@ -136,6 +153,104 @@ class HubSpotClient:
             if not after:
                 return
 
+    def search(
+        self,
+        kind: str,
+        properties: Sequence[str],
+        filters: list[dict[str, str]],
+        sort: str,
+        after: int = 0,
+    ) -> tuple[list[HubSpotObject], int | None]:
+        """POST /crm/v3/objects/{type}/search: one page sorted ascending on `sort`, and the
+        offset of the next page (None at the end)."""
+        body = {
+            "filterGroups": [{"filters": filters}],
+            "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
+            "properties": list(properties),
+            "limit": SEARCH_PAGE,
+            "after": str(after),
+        }
+        data = self.transport.call(
+            "POST",
+            f"/crm/v3/objects/{PLURAL[kind]}/search",
+            body=body,
+            limiters=[self.search_limiter],
+        ).data
+        if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+            raise SyncError(f"HubSpot: a {kind} search page without results")
+        following = ((data.get("paging") or {}).get("next") or {}).get("after")
+        try:
+            next_after = int(str(following)) if following not in (None, "") else None
+        except (TypeError, ValueError):
+            raise SyncError(f"HubSpot: a {kind} search page with a bad next offset") from None
+        return [_parsed(kind, item) for item in data["results"]], next_after
+
+    def changed(
+        self, kind: str, properties: Sequence[str], since_ms: int
+    ) -> Iterator[list[HubSpotObject]]:
+        """Every record whose last change is at or after `since_ms`, in ascending order of
+        it, page by page, past search's cap of 10,000 results a query: before a page would
+        cross it, a new query starts at the last stamp seen (its records come again: one
+        upsert each); when one stamp alone holds a whole query, its records are walked by
+        `hs_object_id`, then the search goes on after that stamp."""
+        stamp_property = MODIFIED[kind]
+        wanted = list(dict.fromkeys([*properties, stamp_property, "hs_object_id"]))
+        operator, stamp = "GTE", since_ms
+        tie_after: int | None = None  # walking one stamp's records by id, after this id
+        while True:
+            if tie_after is None:
+                filters, sort = [_filter(stamp_property, operator, stamp)], stamp_property
+            else:
+                filters = [
+                    _filter(stamp_property, "EQ", stamp),
+                    _filter("hs_object_id", "GT", tie_after),
+                ]
+                sort = "hs_object_id"
+            after: int | None = 0
+            stamps: list[int] = []
+            ids: list[int] = []
+            while after is not None and after + SEARCH_PAGE <= SEARCH_CAP:
+                page, after = self.search(kind, wanted, filters, sort, after)
+                if not page and after is not None:
+                    raise SyncError(f"HubSpot: an empty {kind} search page says more follow")
+                if page:
+                    yield page
+                stamps.extend(stamp_ms(item, stamp_property) for item in page)
+                ids.extend(_numeric_id(item) for item in page)
+            if after is None:  # this query is exhausted
+                if tie_after is None:
+                    return
+                operator, tie_after = "GT", None  # the tied stamp is done: go on after it
+            elif tie_after is not None:
+                tie_after = max(ids)  # more records share the stamp: go on by id
+            elif min(stamps) == max(stamps):
+                # One stamp fills a whole query: walk its records by id from the start
+                # (those already read come again, one upsert each).
+                stamp, tie_after = stamps[0], 0
+            else:
+                operator, stamp = "GTE", max(stamps)
+
+    def highest_stamp(self, kind: str) -> int | None:
+        """The newest last-change stamp of `kind` (search, sorted descending, 1 result);
+        a full listing's cursor: records changed while it lists have a later one."""
+        stamp_property = MODIFIED[kind]
+        body = {
+            "filterGroups": [{"filters": [_filter(stamp_property, "GTE", 0)]}],
+            "sorts": [{"propertyName": stamp_property, "direction": "DESCENDING"}],
+            "properties": [stamp_property],
+            "limit": 1,
+        }
+        data = self.transport.call(
+            "POST",
+            f"/crm/v3/objects/{PLURAL[kind]}/search",
+            body=body,
+            limiters=[self.search_limiter],
+        ).data
+        results = (data or {}).get("results") if isinstance(data, dict) else None
+        if not isinstance(results, list):
+            raise SyncError(f"HubSpot: a {kind} search page without results")
+        return stamp_ms(_parsed(kind, results[0]), stamp_property) if results else None
+
     def deal_associations(
         self, deal_ids: Sequence[str], to: str
     ) -> dict[str, list[tuple[str, list[str]]]]:
@@ -173,6 +288,27 @@ class HubSpotClient:
             after = ((data.get("paging") or {}).get("next") or {}).get("after")
             if not after:
                 return names
+
+
+def _filter(name: str, operator: str, value: int) -> dict[str, str]:
+    return {"propertyName": name, "operator": operator, "value": str(value)}
+
+
+def stamp_ms(item: HubSpotObject, name: str) -> int:
+    """A record's last-change stamp in epoch milliseconds (search filters take those)."""
+    raw = item.text(name)
+    if not raw:
+        raise SyncError(f"HubSpot sent a {item.kind} ({item.id}) without {name}")
+    try:
+        return int(instant(raw).timestamp() * 1000)
+    except ValueError:
+        raise SyncError(f"HubSpot sent a {item.kind} ({item.id}) with a bad {name}") from None
+
+
+def _numeric_id(item: HubSpotObject) -> int:
+    if not item.id.isdigit():
+        raise SyncError(f"HubSpot sent a {item.kind} whose id is not a number: {item.id[:40]}")
+    return int(item.id)
 
 
 def _parsed(kind: str, item: Any) -> HubSpotObject:

@@ -1,34 +1,41 @@
 """The steps of a HubSpot sync (docs/connectors.md section 3).
 
-This version reads everything (the list endpoints, paged to the end) every run, then
-removes what HubSpot no longer has (archived, deleted or merged away: the list holds only
-live records). A run with nothing changed creates and updates nothing. Incremental runs by
-the search API, archived listings and merges by `hs_merged_object_ids` come next.
+Per object (companies, then contacts, then deals: each needs the ones before it):
+- **Listing** when the object has no cursor yet, or on a full resync: every live record,
+  then what HubSpot no longer lists (deleted, archived, merged away) leaves. Its cursor is
+  the newest change stamp before the listing began, so what changes while it lists comes
+  with the next run.
+- **Changes** otherwise: the search API from the cursor minus 5 minutes (search lags
+  writes), ascending, the cursor advancing page by page; then the archived records of the
+  recycle bin, which search never shows, leave.
 
-Each page's records are written in one transaction through the one ingest path.
+Each page's records, the vendor records kept for later re-mapping and the cursor that
+covers them commit in one transaction, through the one ingest path: a run that dies goes
+on from the last page it committed. A change to one record re-maps the records that
+depend on it: a company its contacts (industry, size) and deals (account); a contact that
+leaves or is merged away its deals, whose associations are read again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from functools import partial
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TypeVar
 
 from django.db import transaction
 
 from funnel import ingest
 from funnel.ingest.removal import remove_opportunities, remove_persons
-from funnel.models import Opportunity, Source, SourcePerson
+from funnel.models import Opportunity, SourcePerson
 from funnel.records import OpportunityRecord
+from integrations import store
 from integrations.connections import NEEDS
-from integrations.hubspot.client import HubSpotClient
+from integrations.hubspot.client import MODIFIED, HubSpotClient, stamp_ms
 from integrations.hubspot.mapping import (
     COMPANY_PROPERTIES,
     CONTACT_PROPERTIES,
     DEAL_PROPERTIES,
     HubSpotObject,
     RejectedRecord,
-    Stage,
     opportunity_from_deal,
     person_from_contact,
 )
@@ -37,68 +44,194 @@ from integrations.sync import ObjectCounts, SyncProgress
 from integrations.transport import SyncError
 
 T = TypeVar("T")
+KINDS = ("company", "contact", "deal")  # in the order they depend on each other
+PROPERTIES = {"company": COMPANY_PROPERTIES, "contact": CONTACT_PROPERTIES, "deal": DEAL_PROPERTIES}
+LOOKBACK_MS = 5 * 60 * 1000
 
 
 def sync_hubspot(connection: Connection, full: bool, progress: SyncProgress) -> int:
     client = HubSpotClient(connection)
     try:
-        _sync(client, connection, progress)
+        HubSpotSync(client, connection, progress).run(full)
     except SyncError as exc:
         exc.requests = client.requests_made  # type: ignore[attr-defined]
         raise
     return client.requests_made
 
 
-def _sync(client: HubSpotClient, connection: Connection, progress: SyncProgress) -> None:
-    source = ingest.get_or_create_source(connection.name, NEEDS[Vendor.HUBSPOT].source_kind)
-    owners = client.owners()
-    stages = client.stages()
-    companies: dict[str, HubSpotObject] = {}
-    for page in client.pages("company", COMPANY_PROPERTIES):
-        companies.update((company.id, company) for company in page)
-    live_contacts: set[str] = set()
-    persons = progress.of("persons")
-    for page in client.pages("contact", CONTACT_PROPERTIES):
-        persons.fetched += len(page)
-        live_contacts.update(contact.id for contact in page)
+class HubSpotSync:
+    def __init__(
+        self, client: HubSpotClient, connection: Connection, progress: SyncProgress
+    ) -> None:
+        self.client, self.connection, self.progress = client, connection, progress
+        self.source = ingest.get_or_create_source(
+            connection.name, NEEDS[Vendor.HUBSPOT].source_kind
+        )
+        self.store = store.VendorStore(connection)
+        self.persons = progress.of("persons")
+        self.opportunities = progress.of("opportunities")
+        self.owners = client.owners()
+        self.stages = client.stages()
+        self.to_list: set[str] = set()  # objects this run lists whole, not yet listed
+
+    def run(self, full: bool) -> None:
+        cursors = {kind: None if full else store.cursor(self.connection, kind) for kind in KINDS}
+        self.to_list = {kind for kind, value in cursors.items() if value is None}
+        for kind in KINDS:
+            value = cursors[kind]
+            if value is None:
+                self._list(kind)
+            else:
+                self._read_changes(kind, int(value))
+        for kind in KINDS:
+            if cursors[kind] is not None:
+                self._leave_archived(kind)
+
+    # --- reading -----------------------------------------------------------------------
+
+    def _list(self, kind: str) -> None:
+        newest = self.client.highest_stamp(kind)
+        live: set[str] = set()
+        for page in self.client.pages(kind, PROPERTIES[kind]):
+            live.update(item.id for item in page)
+            with transaction.atomic():
+                self._apply(kind, page)
+            self.progress.publish()
+        self.to_list.discard(kind)
+        with transaction.atomic():
+            self._remove(kind, self._held(kind) - live)
+            store.save_cursor(self.connection, kind, str(newest or 0))
+        self.progress.publish()
+
+    def _read_changes(self, kind: str, cursor: int) -> None:
+        for page in self.client.changed(kind, PROPERTIES[kind], cursor - LOOKBACK_MS):
+            cursor = max(cursor, *(stamp_ms(item, MODIFIED[kind]) for item in page))
+            with transaction.atomic():
+                self._apply(kind, page)
+                store.save_cursor(self.connection, kind, str(cursor))
+            self.progress.publish()
+
+    def _leave_archived(self, kind: str) -> None:
+        """Archived records (HubSpot's recycle bin) are listed, never searched."""
+        held = self._held(kind)
+        for page in self.client.pages(kind, ("hs_object_id",), archived=True):
+            gone = held & {item.id for item in page}
+            if gone:
+                with transaction.atomic():
+                    self._remove(kind, gone)
+                held -= gone
+                self.progress.publish()
+
+    def _held(self, kind: str) -> set[str]:
+        """The records of `kind` this connection holds: kept vendor records and, for
+        contacts and deals, the source's records (a clean import of HubSpot's state has no
+        others)."""
+        held = self.store.ids(kind)
+        if kind == "contact":
+            held |= set(
+                SourcePerson.objects.filter(source=self.source).values_list(
+                    "external_id", flat=True
+                )
+            )
+        elif kind == "deal":
+            held |= set(
+                Opportunity.objects.filter(source=self.source).values_list("external_id", flat=True)
+            )
+        return held
+
+    # --- writing (inside the page's transaction) -----------------------------------------
+
+    def _apply(self, kind: str, page: list[HubSpotObject]) -> None:
+        ids = [item.id for item in page]
+        self.store.put(kind, {item.id: dict(item.properties) for item in page})
+        if kind == "company":
+            self._remap_contacts(self.store.linked_to("contact", "company", ids))
+            self._remap_deals(self.store.linked_to("deal", "company", ids), read_links=False)
+        elif kind == "contact":
+            self.persons.fetched += len(page)
+            self._remove("contact", {old for item in page for old in item.merged_ids()})
+            links = {item.id: [(item.text("associatedcompanyid"), "")] for item in page}
+            self.store.set_links("contact", "company", links)
+            self._ingest_persons(page)
+        else:
+            self.opportunities.fetched += len(page)
+            self._remove("deal", {old for item in page for old in item.merged_ids()})
+            self._read_deal_links(ids)
+            self._ingest_deals(page)
+
+    def _remove(self, kind: str, ids: Collection[str]) -> None:
+        """Records HubSpot no longer has leave, and what pointed at them is mapped again."""
+        if not ids:
+            return
+        contacts = self.store.linked_to("contact", kind, ids)
+        deals = self.store.linked_to("deal", kind, ids)
+        if kind == "contact":
+            self.persons.deleted += remove_persons(self.source, ids)
+        elif kind == "deal":
+            self.opportunities.deleted += remove_opportunities(self.source, ids)
+        self.store.delete(kind, ids)
+        self._remap_contacts(contacts)
+        self._remap_deals(deals, read_links=True)
+
+    def _remap_contacts(self, ids: Iterable[str]) -> None:
+        if "contact" in self.to_list:  # every contact is mapped by the listing to come
+            return
+        contacts = self._kept("contact", ids)
+        if contacts:
+            self._ingest_persons(contacts)
+
+    def _remap_deals(self, ids: Iterable[str], read_links: bool) -> None:
+        if "deal" in self.to_list:
+            return
+        deals = self._kept("deal", ids)
+        if deals:
+            if read_links:
+                self._read_deal_links([deal.id for deal in deals])
+            self._ingest_deals(deals)
+
+    def _kept(self, kind: str, ids: Iterable[str]) -> list[HubSpotObject]:
+        kept = self.store.get(kind, ids)
+        return [HubSpotObject(kind, key, props) for key, props in sorted(kept.items())]
+
+    def _read_deal_links(self, deal_ids: Sequence[str]) -> None:
+        for to in ("contact", "company"):
+            found = self.client.deal_associations(deal_ids, to)
+            links = {
+                deal: [(target, ";".join(sorted(filter(None, labels)))) for target, labels in pairs]
+                for deal, pairs in found.items()
+            }
+            self.store.set_links("deal", to, links)
+
+    def _ingest_persons(self, contacts: list[HubSpotObject]) -> None:
+        companies = self._companies(contact.text("associatedcompanyid") for contact in contacts)
         records = _mapped(
-            page, lambda contact: person_from_contact(contact, companies, owners), persons, progress
+            contacts,
+            lambda contact: person_from_contact(contact, companies, self.owners),
+            self.persons,
+            self.progress,
         )
-        with transaction.atomic():
-            persons.add(ingest.ingest_persons(source, records))
-        progress.publish()
-    live_deals: set[str] = set()
-    opportunities = progress.of("opportunities")
-    for page in client.pages("deal", DEAL_PROPERTIES):
-        opportunities.fetched += len(page)
-        ids = [deal.id for deal in page]
-        live_deals.update(ids)
-        contacts = client.deal_associations(ids, "contact")
-        accounts = client.deal_associations(ids, "company")
-        to_record = partial(
-            _deal_record, stages=stages, companies=companies, contacts=contacts, accounts=accounts
-        )
-        deals = _mapped(page, to_record, opportunities, progress)
-        with transaction.atomic():
-            opportunities.add(ingest.ingest_opportunities(source, deals))
-        progress.publish()
-    persons.deleted = remove_persons(source, _gone(source, SourcePerson, live_contacts))
-    opportunities.deleted = remove_opportunities(source, _gone(source, Opportunity, live_deals))
+        self.persons.add(ingest.ingest_persons(self.source, records))
 
+    def _ingest_deals(self, deals: list[HubSpotObject]) -> None:
+        ids = [deal.id for deal in deals]
+        contacts = self.store.links("deal", "contact", ids)
+        accounts = self.store.links("deal", "company", ids)
+        primary = {
+            deal: next((cid for cid, label in links if "Primary" in label.split(";")), "")
+            for deal, links in accounts.items()
+        }
+        companies = self._companies(primary.values())
 
-def _deal_record(
-    deal: HubSpotObject,
-    stages: dict[str, Stage],
-    companies: dict[str, HubSpotObject],
-    contacts: dict[str, list[tuple[str, list[str]]]],
-    accounts: dict[str, list[tuple[str, list[str]]]],
-) -> OpportunityRecord:
-    """A deal with its contacts (the lowest id is its person) and its primary company."""
-    primary = next(
-        (companies.get(cid) for cid, labels in accounts[deal.id] if "Primary" in labels), None
-    )
-    contact_ids = [cid for cid, _labels in contacts[deal.id]]
-    return opportunity_from_deal(deal, stages, contact_ids, primary)
+        def to_record(deal: HubSpotObject) -> OpportunityRecord:
+            contact_ids = [cid for cid, _label in contacts.get(deal.id, [])]
+            company = companies.get(primary.get(deal.id, ""))
+            return opportunity_from_deal(deal, self.stages, contact_ids, company)
+
+        records = _mapped(deals, to_record, self.opportunities, self.progress)
+        self.opportunities.add(ingest.ingest_opportunities(self.source, records))
+
+    def _companies(self, ids: Iterable[str]) -> dict[str, HubSpotObject]:
+        return {company.id: company for company in self._kept("company", ids)}
 
 
 def _mapped(
@@ -117,10 +250,3 @@ def _mapped(
             counts.rejected += 1
             progress.errors.append(str(exc))
     return records
-
-
-def _gone(
-    source: Source, model: type[SourcePerson] | type[Opportunity], live: set[str]
-) -> Iterable[str]:
-    stored = set(model.objects.filter(source=source).values_list("external_id", flat=True))
-    return stored - live

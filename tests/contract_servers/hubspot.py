@@ -10,17 +10,29 @@ Follows HubSpot's public documentation, not our connector:
   deal's primary company); HTTP 207 with errors NO_ASSOCIATIONS_FOUND for inputs without any.
 - Pipelines (GET /crm/v3/pipelines/deals): stage metadata isClosed / probability as strings.
 - Owners (GET /crm/v3/owners), account info (GET /account-info/v3/details).
+- CRM search (POST /crm/v3/objects/{type}/search, "Search the CRM"): filterGroups (OR of
+  groups, AND of filters; EQ, NEQ, GT, GTE, LT, LTE, IN, HAS_PROPERTY), one sort,
+  `limit` at most 200, `after` an offset as a string; at most 10,000 results per query
+  (an `after` at or beyond it is a 400); 5 searches per second (a 429 with policyName
+  SECONDLY); dates compared as epoch milliseconds; archived records never found; the
+  index lags writes (a record can be held back from search with `hide_from_search`);
+  the order of records that tie on the sort is unspecified (here: scrambled).
+- Merges ("Merge contacts", "Merge deals"): the merged-away record disappears from every
+  listing and search, the survivor lists its id in `hs_merged_object_ids` and is
+  modified, the loser's deal associations move to the survivor.
 - OAuth "Refresh an access token" (POST /oauth/v1/token, form fields).
 - "API usage guidelines and limits" and "Error handling": X-HubSpot-RateLimit-* headers;
   over the burst limit a 429 with policyName TEN_SECONDLY_ROLLING; 401 with category
   EXPIRED_AUTHENTICATION for an expired OAuth token.
 Faults a test asks for are served once each: a 429 with or without Retry-After, a 5xx,
-a body cut short, a body that is not JSON.
+a body cut short, a body that is not JSON, an access token that expires mid-run.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import hashlib
 import json
 import re
 import socket
@@ -39,8 +51,9 @@ TYPES = ("contacts", "companies", "deals")
 @dataclass
 class Fault:
     path: str  # a regular expression over the request path
-    kind: str  # 429, 429-retry-after, 500, 502, 503, cut, not-json, expired
+    kind: str  # 429, 429-retry-after, 500, 502, 503, 403, cut, not-json, expired
     times: int = 1
+    skip: int = 0  # matching requests served normally before the fault
 
 
 @dataclass
@@ -54,6 +67,7 @@ class State:
     )
     pipelines: list[dict[str, Any]] = field(default_factory=list)
     owners: list[dict[str, Any]] = field(default_factory=list)
+    hidden: set[tuple[str, str]] = field(default_factory=set)  # not yet in the search index
 
 
 class HubSpotContractServer:
@@ -65,8 +79,12 @@ class HubSpotContractServer:
         oauth: tuple[str, str, str] | None = None,
         burst: int = 190,
         window: float = 10.0,
+        search_cap: int = 10_000,
+        searches_per_second: int = 5,
     ) -> None:
         self.token, self.oauth, self.burst, self.window = token, oauth, burst, window
+        self.search_cap, self.searches_per_second = search_cap, searches_per_second
+        self.searched: deque[float] = deque()
         self.state = State()
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str, int]] = []
@@ -86,8 +104,9 @@ class HubSpotContractServer:
 
     # --- seeding -----------------------------------------------------------------------
 
-    def put(self, kind: str, object_id: str, **properties: Any) -> None:
-        now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    def put(self, kind: str, object_id: str, at: str | None = None, **properties: Any) -> None:
+        """Create or change a record; its last-change stamp is `at` or now."""
+        now = at or time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
         with self.lock:
             stored = self.state.objects[kind].setdefault(object_id, {})
             stored.update({k: None if v is None else str(v) for k, v in properties.items()})
@@ -98,6 +117,58 @@ class HubSpotContractServer:
     def archive(self, kind: str, object_id: str) -> None:
         with self.lock:
             self.state.archived[kind].add(object_id)
+
+    def delete_for_good(self, kind: str, object_id: str) -> None:
+        """A GDPR delete: gone from every listing, archived ones too."""
+        with self.lock:
+            self.state.objects[kind].pop(object_id, None)
+            self.state.archived[kind].discard(object_id)
+
+    def merge(self, kind: str, loser: str, survivor: str) -> None:
+        with self.lock:
+            self.state.objects[kind].pop(loser)
+            merged = self.state.objects[kind][survivor].get("hs_merged_object_ids") or ""
+            self.put(kind, survivor, hs_merged_object_ids=";".join(filter(None, [merged, loser])))
+            if kind == "contacts":
+                for links in self.state.associations.get(("deals", "contacts"), {}).values():
+                    moved = [(survivor if t == loser else t, label) for t, label in links]
+                    links[:] = list(dict.fromkeys(moved))
+            else:
+                for to in ("contacts", "companies"):
+                    self.state.associations.get(("deals", to), {}).pop(loser, None)
+
+    def backdate(self, seconds: float) -> None:
+        """Every record's last change moves `seconds` into the past (seeded long ago)."""
+        with self.lock:
+            for records in self.state.objects.values():
+                for props in records.values():
+                    for name in ("lastmodifieddate", "hs_lastmodifieddate"):
+                        if props.get(name):
+                            moment = _epoch_ms(props[name]) or 0
+                            props[name] = _iso(moment - int(seconds * 1000))
+
+    def spread(self, minutes_apart: int = 10) -> None:
+        """Give each kind's records last-change stamps an hour ago and before, in id order
+        `minutes_apart` apart (the newest: the highest id), as a portal's history has."""
+        newest = int(time.time() * 1000) - 3_600_000
+        with self.lock:
+            for records in self.state.objects.values():
+                ordered = sorted(records, key=int, reverse=True)
+                for age, object_id in enumerate(ordered):
+                    props = records[object_id]
+                    name = (
+                        "lastmodifieddate" if "lastmodifieddate" in props else "hs_lastmodifieddate"
+                    )
+                    props[name] = _iso(newest - age * minutes_apart * 60_000)
+
+    def hide_from_search(self, kind: str, object_id: str) -> None:
+        """The search index has not caught up with this record yet."""
+        with self.lock:
+            self.state.hidden.add((kind, object_id))
+
+    def index(self, kind: str, object_id: str) -> None:
+        with self.lock:
+            self.state.hidden.discard((kind, object_id))
 
     def associate(self, deal: str, to: str, target: str, label: str | None = None) -> None:
         with self.lock:
@@ -153,6 +224,9 @@ class HubSpotContractServer:
         with self.lock:
             for fault in self.faults:
                 if fault.times > 0 and re.search(fault.path, path):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     fault.times -= 1
                     return fault.kind
         return None
@@ -166,6 +240,16 @@ class HubSpotContractServer:
             if len(self.sent) >= self.burst:
                 return {"X-HubSpot-RateLimit-Remaining": "0"}
             self.sent.append(now)
+            return None
+
+    def _search_limited(self) -> dict[str, str] | None:
+        with self.lock:
+            now = time.monotonic()
+            while self.searched and self.searched[0] <= now - 1.0:
+                self.searched.popleft()
+            if len(self.searched) >= self.searches_per_second:
+                return {}
+            self.searched.append(now)
             return None
 
     def _answer(
@@ -200,10 +284,32 @@ class HubSpotContractServer:
                 headers,
                 None,
             )
+        if path.endswith("/search") and (headers := self._search_limited()) is not None:
+            return (
+                429,
+                {"status": "error", "policyName": "SECONDLY", "message": "too many searches"},
+                headers,
+                None,
+            )
         fault = self._fault_for(path)
+        if fault == "expired":
+            self.expire_tokens()
+            return (
+                401,
+                {"status": "error", "category": "EXPIRED_AUTHENTICATION", "message": "expired"},
+                {},
+                None,
+            )
         if fault in ("429", "429-retry-after"):
             extra = {"Retry-After": "1"} if fault == "429-retry-after" else {}
             return 429, {"status": "error", "policyName": "TEN_SECONDLY_ROLLING"}, extra, None
+        if fault == "403":
+            return (
+                403,
+                {"status": "error", "category": "MISSING_SCOPES", "message": "scope"},
+                {},
+                None,
+            )
         if fault in ("500", "502", "503"):
             return int(fault), {"status": "error", "message": "internal error"}, {}, None
         if fault == "not-json":
@@ -240,6 +346,11 @@ class HubSpotContractServer:
             return 200, self._page(self.state.owners, query)
         if match := re.fullmatch(r"/crm/v3/objects/(contacts|companies|deals)", path):
             return 200, self._list(match[1], query)
+        if match := re.fullmatch(r"/crm/v3/objects/(contacts|companies|deals)/search", path):
+            try:
+                return self._search(match[1], json.loads(body or b"{}"))
+            except (ValueError, KeyError, TypeError) as exc:
+                return 400, {"status": "error", "category": "VALIDATION_ERROR", "message": str(exc)}
         if match := re.fullmatch(
             r"/crm/v4/associations/deals/(contacts|companies)/batch/read", path
         ):
@@ -275,11 +386,62 @@ class HubSpotContractServer:
             ]
         return self._page(items, query)
 
+    def _search(self, kind: str, body: dict[str, Any]) -> tuple[int, Any]:
+        limit = int(body.get("limit", 10))
+        if limit > 200:
+            raise ValueError("limit: at most 200")
+        after = int(body.get("after") or 0)
+        if after >= self.search_cap:
+            raise ValueError(f"paging beyond {self.search_cap} results is not allowed")
+        groups = body.get("filterGroups") or [{"filters": []}]
+        sorts = body.get("sorts") or [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
+        if len(sorts) > 1:
+            raise ValueError("sorts: at most one")
+        wanted = [str(p) for p in body.get("properties") or []] + list(DEFAULT_PROPERTIES)
+        with self.lock:
+            found = [
+                (object_id, props)
+                for object_id, props in self.state.objects[kind].items()
+                if object_id not in self.state.archived[kind]
+                and (kind, object_id) not in self.state.hidden
+                and any(all(_matches(props, f) for f in g.get("filters", [])) for g in groups)
+            ]
+        name = sorts[0]["propertyName"]
+        descending = sorts[0].get("direction") == "DESCENDING"
+        # Ties come in no particular order (HubSpot promises none): scrambled, not by id.
+        found.sort(key=lambda item: _scramble(item[0]))
+        found.sort(key=lambda item: _comparable(name, item[1].get(name)) or 0, reverse=descending)
+        total = len(found)
+        window = found[after : min(after + limit, self.search_cap)]
+        answer: dict[str, Any] = {
+            "total": total,
+            "results": [
+                {
+                    "id": object_id,
+                    "properties": {p: props.get(p) for p in wanted},
+                    "createdAt": props.get("createdate"),
+                    "updatedAt": props.get("lastmodifieddate") or props.get("hs_lastmodifieddate"),
+                    "archived": False,
+                }
+                for object_id, props in window
+            ],
+        }
+        if after + limit < total:
+            answer["paging"] = {"next": {"after": str(after + limit)}}
+        return 200, answer
+
     def _associations(self, to: str, body: dict[str, Any]) -> tuple[int, Any]:
         inputs = [str(item["id"]) for item in body.get("inputs", [])]
         if len(inputs) > 1000:
             return 400, {"status": "error", "message": "at most 1000 inputs"}
-        links = self.state.associations.get(("deals", to), {})
+        links = {
+            deal: [
+                (t, label)
+                for t, label in targets
+                if t in self.state.objects[to] and t not in self.state.archived[to]
+            ]
+            for deal, targets in self.state.associations.get(("deals", to), {}).items()
+        }
         results, errors = [], []
         for deal in inputs:
             if not links.get(deal):
@@ -316,3 +478,50 @@ class HubSpotContractServer:
             answer.update({"numErrors": len(errors), "errors": errors})
             return 207, answer
         return 200, answer
+
+
+def _epoch_ms(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    if re.fullmatch(r"-?\d+", value):
+        return int(value)
+    return int(dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def _comparable(name: str, value: str | None) -> Any:
+    """Dates and ids compare as numbers, everything else as text."""
+    if value is None:
+        return None
+    if name == "hs_object_id" or name in DATE_PROPERTIES:
+        return _epoch_ms(value)
+    return value
+
+
+DATE_PROPERTIES = frozenset({"createdate", "lastmodifieddate", "hs_lastmodifieddate", "closedate"})
+OPERATORS = {
+    "EQ": lambda a, b: a == b,
+    "NEQ": lambda a, b: a != b,
+    "GT": lambda a, b: a is not None and a > b,
+    "GTE": lambda a, b: a is not None and a >= b,
+    "LT": lambda a, b: a is not None and a < b,
+    "LTE": lambda a, b: a is not None and a <= b,
+}
+
+
+def _matches(props: dict[str, Any], flt: dict[str, Any]) -> bool:
+    name, operator = flt["propertyName"], flt["operator"]
+    value = _comparable(name, props.get(name))
+    if operator == "HAS_PROPERTY":
+        return value not in (None, "")
+    if operator == "IN":
+        return value in {_comparable(name, str(v)) for v in flt["values"]}
+    return bool(OPERATORS[operator](value, _comparable(name, str(flt["value"]))))
+
+
+def _scramble(object_id: str) -> str:
+    return hashlib.sha256(object_id.encode()).hexdigest()
+
+
+def _iso(epoch_ms: int) -> str:
+    moment = dt.datetime.fromtimestamp(epoch_ms / 1000, tz=dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"

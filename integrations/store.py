@@ -1,0 +1,138 @@
+"""What a connection keeps between syncs: per-object cursors, and the vendor records and
+associations it last read (docs/connectors.md section 2). Every vendor's sync uses these;
+each call runs inside the caller's transaction, so records and the cursor that covers
+them commit together."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+from funnel.ingest.batches import chunks
+from integrations.models import Connection, SyncCursor, VendorLink, VendorObject
+
+
+def cursor(connection: Connection, vendor_object: str) -> str | None:
+    found = SyncCursor.objects.filter(connection=connection, object=vendor_object).first()
+    return found.value if found is not None else None
+
+
+def save_cursor(connection: Connection, vendor_object: str, value: str) -> None:
+    SyncCursor.objects.update_or_create(
+        connection=connection, object=vendor_object, defaults={"value": value}
+    )
+
+
+class VendorStore:
+    """One connection's copy of the vendor records it synced, and their associations."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def put(self, vendor_object: str, records: Mapping[str, Mapping[str, Any]]) -> None:
+        """Store (or replace) these records' properties, by external id."""
+        VendorObject.objects.bulk_create(
+            [
+                VendorObject(
+                    connection=self.connection,
+                    object=vendor_object,
+                    external_id=external_id,
+                    properties=dict(properties),
+                )
+                for external_id, properties in records.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["connection", "object", "external_id"],
+            update_fields=["properties"],
+        )
+
+    def get(self, vendor_object: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in chunks(sorted({i for i in ids if i})):
+            rows = VendorObject.objects.filter(
+                connection=self.connection, object=vendor_object, external_id__in=chunk
+            ).values_list("external_id", "properties")
+            found.update((external_id, properties) for external_id, properties in rows)
+        return found
+
+    def ids(self, vendor_object: str) -> set[str]:
+        return set(
+            VendorObject.objects.filter(
+                connection=self.connection, object=vendor_object
+            ).values_list("external_id", flat=True)
+        )
+
+    def delete(self, vendor_object: str, ids: Collection[str]) -> None:
+        """Forget these records and their own associations. Associations to them stay as
+        the other end holds them (a contact's company id is its own property): the records
+        pointing here are mapped again by the caller, deals with their links read again."""
+        for chunk in chunks(sorted(ids)):
+            VendorObject.objects.filter(
+                connection=self.connection, object=vendor_object, external_id__in=chunk
+            ).delete()
+            VendorLink.objects.filter(
+                connection=self.connection, from_object=vendor_object, from_id__in=chunk
+            ).delete()
+
+    def set_links(
+        self,
+        from_object: str,
+        to_object: str,
+        links: Mapping[str, Iterable[tuple[str, str]]],
+    ) -> None:
+        """Replace the `to_object` associations of these records by (to id, label) pairs."""
+        for chunk in chunks(sorted(links)):
+            VendorLink.objects.filter(
+                connection=self.connection,
+                from_object=from_object,
+                to_object=to_object,
+                from_id__in=chunk,
+            ).delete()
+        VendorLink.objects.bulk_create(
+            VendorLink(
+                connection=self.connection,
+                from_object=from_object,
+                from_id=from_id,
+                to_object=to_object,
+                to_id=to_id,
+                label=label[:100],
+            )
+            for from_id, targets in links.items()
+            for to_id, label in targets
+            if to_id
+        )
+
+    def links(
+        self, from_object: str, to_object: str, ids: Iterable[str]
+    ) -> dict[str, list[tuple[str, str]]]:
+        """Per record, its (to id, label) associations to `to_object`, in to-id order."""
+        found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for chunk in chunks(sorted(set(ids))):
+            rows = (
+                VendorLink.objects.filter(
+                    connection=self.connection,
+                    from_object=from_object,
+                    to_object=to_object,
+                    from_id__in=chunk,
+                )
+                .order_by("from_id", "to_id", "label")
+                .values_list("from_id", "to_id", "label")
+            )
+            for from_id, to_id, label in rows:
+                found[from_id].append((to_id, label))
+        return found
+
+    def linked_to(self, from_object: str, to_object: str, ids: Iterable[str]) -> set[str]:
+        """The `from_object` records associated with any of these `to_object` records."""
+        found: set[str] = set()
+        for chunk in chunks(sorted(set(ids))):
+            found.update(
+                VendorLink.objects.filter(
+                    connection=self.connection,
+                    from_object=from_object,
+                    to_object=to_object,
+                    to_id__in=chunk,
+                ).values_list("from_id", flat=True)
+            )
+        return found
