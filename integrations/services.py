@@ -131,6 +131,26 @@ def run_csv_import(run_id: int) -> SyncRun:
     return run
 
 
+def _lost_worker(run: SyncRun) -> str:
+    stopped = (
+        f"The worker running this {'import' if run.kind == 'csv' else 'sync'} "
+        f"({run.worker or 'unknown'}) stopped: no sign of life since "
+        f"{run.heartbeat_at:%Y-%m-%d %H:%M:%S %Z}."
+    )
+    if run.kind != "csv":
+        return (
+            f"{stopped} Every page it read before is written, with the cursor that covers "
+            "it; the next sync goes on from there."
+        )
+    files = [Path(str(f.get("file", ""))).name for f in run.report if not f.get("failed")]
+    committed = ", ".join(files) if files else "none"
+    return (
+        f"{stopped} Files committed: {committed}; the others were not written. Its task "
+        "runs the import again when it is redelivered; importing the same files again is "
+        "safe."
+    )
+
+
 def sweep_dead_runs(now: dt.datetime | None = None) -> list[SyncRun]:
     """Mark failed the runs still "running" whose worker has gone silent, saying so and
     which files committed. Returns them."""
@@ -138,15 +158,7 @@ def sweep_dead_runs(now: dt.datetime | None = None) -> list[SyncRun]:
     cutoff = now - stale_after()
     swept = []
     for run in SyncRun.objects.filter(status=SyncRun.Status.RUNNING, heartbeat_at__lt=cutoff):
-        files = [Path(str(f.get("file", ""))).name for f in run.report if not f.get("failed")]
-        committed = ", ".join(files) if files else "none"
-        run.status, run.finished_at = SyncRun.Status.FAILED, now
-        run.error = (
-            f"The worker running this import ({run.worker or 'unknown'}) stopped: no sign of "
-            f"life since {run.heartbeat_at:%Y-%m-%d %H:%M:%S %Z}. Files committed: {committed}; "
-            "the others were not written. Its task runs the import again when it is "
-            "redelivered; importing the same files again is safe."
-        )
+        run.status, run.finished_at, run.error = SyncRun.Status.FAILED, now, _lost_worker(run)
         run.save(update_fields=["status", "finished_at", "error"])
         swept.append(run)
     return swept

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from funnel.records import IngestResult
 from integrations.models import Connection, SyncRun, Vendor
-from integrations.services import heartbeat, stale_after, this_worker
+from integrations.services import heartbeat, stale_after, sweep_dead_runs, this_worker
 from integrations.transport import SyncError
 
 
@@ -68,7 +68,10 @@ def _vendor_sync(vendor: str) -> VendorSync:
 
 
 def _claim(connection: Connection) -> SyncRun:
+    """A new run of the connection, unless a live one holds it; runs whose worker died are
+    marked failed first, so none stays "running" beside the new one."""
     now = timezone.now()
+    sweep_dead_runs(now)
     with transaction.atomic():
         Connection.objects.select_for_update().get(pk=connection.pk)
         running = SyncRun.objects.filter(

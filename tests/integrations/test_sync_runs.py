@@ -424,3 +424,92 @@ def test_a_killed_worker_loses_and_doubles_nothing(tmp_path: Path, settings: Any
     assert SourcePerson.objects.count() == files * rows
     assert Person.objects.count() == files * rows
     assert Person.objects.filter(mql_at__isnull=False).count() == files * rows
+
+
+@pytest.mark.celery
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_killed_mid_run_loses_and_doubles_nothing(tmp_path: Path, settings: Any) -> None:
+    """SIGKILL the worker while it syncs a HubSpot portal (throttled so the run takes
+    seconds): the run is swept to failed, Redis redelivers the task to a new worker, which
+    syncs on; every contact and deal once, and the KPIs of one clean run."""
+    from funnel.metrics.snapshot import json_ready
+    from funnel.models import Opportunity, StageEntry
+    from integrations.connections import add_connection
+    from integrations.models import Connection, SyncCursor, VendorLink, VendorObject
+    from integrations.sync import queue_sync, run_sync
+    from tests.contract_servers.hubspot import HubSpotContractServer
+    from tests.funnel.factories import snapshot
+    from tests.integrations.test_hubspot_mapping import _stage
+
+    contacts, deals = 1_500, 300
+    queue = f"kpi-bridge-test-{uuid.uuid4().hex[:10]}"
+    key = settings.CONNECTION_SECRET_KEYS[0]
+    quick = {
+        "CELERY_VISIBILITY_TIMEOUT": "4",
+        "SYNC_RUN_STALE_SECONDS": "3",
+        "CONNECTION_SECRET_KEYS": key,
+    }
+    settings.SYNC_RUN_STALE_SECONDS = 3
+    with HubSpotContractServer(token="pat-kill", burst=12, window=1.0) as hs:
+        hs.state.pipelines = [
+            {"id": "p", "label": "Sales", "stages": [_stage("won", "受注", "true", "1.0")]}
+        ]
+        for number in range(1, contacts + 1):
+            hs.put(
+                "contacts", str(number), email=f"k{number}@example.jp",
+                createdate="2026-05-01T00:00:00Z", hs_analytics_source="PAID_SEARCH",
+                hs_lifecyclestage_marketingqualifiedlead_date="2026-05-03T00:00:00Z",
+            )  # fmt: skip
+        for number in range(1, deals + 1):
+            deal = str(100_000 + number)
+            hs.put("deals", deal, dealname=f"d{number}", amount=str(number * 1000),
+                   createdate="2026-05-10T00:00:00Z", closedate="2026-06-01T00:00:00Z",
+                   dealstage="won")  # fmt: skip
+            hs.associate(deal, "contacts", str(number * 5))
+        connection = add_connection("hs", "hubspot", {"token": "pat-kill"}, base_url=hs.base_url)
+        with _routed_to(queue):
+            first = _start_worker(queue, tmp_path / "first.log", **quick)
+            try:
+                queue_sync(connection)
+                deadline = time.monotonic() + 120
+                while not SourcePerson.objects.filter(source__name="hs").count() > 200:
+                    assert time.monotonic() < deadline, _log_tail(tmp_path / "first.log")
+                    time.sleep(0.05)
+                os.kill(first.pid, signal.SIGKILL)
+                first.wait(timeout=10)
+            finally:
+                if first.poll() is None:
+                    _stop(first)
+            killed = SyncRun.objects.get(kind="hubspot")
+            assert killed.status == SyncRun.Status.RUNNING
+            assert SourcePerson.objects.count() < contacts  # killed part-way
+            time.sleep(3.5)
+            second = _start_worker(queue, tmp_path / "second.log", **quick)
+            try:
+                deadline = time.monotonic() + 180
+                while not SyncRun.objects.filter(
+                    kind="hubspot", status__in=[SyncRun.Status.SUCCEEDED]
+                ).exists():
+                    assert time.monotonic() < deadline, _log_tail(tmp_path / "second.log")
+                    time.sleep(0.5)
+            finally:
+                _stop(second)
+        killed.refresh_from_db()
+        assert killed.status == SyncRun.Status.FAILED
+        assert "the next sync goes on from there" in killed.error
+        assert SourcePerson.objects.count() == contacts
+        assert Person.objects.count() == contacts
+        assert Opportunity.objects.count() == deals
+        after_kill = json_ready(snapshot())
+        assert after_kill["kpis"]["won_amount"] == sum(n * 1000 for n in range(1, deals + 1))
+
+        # One clean run of the same portal, in-process, on an empty funnel.
+        for model in (Opportunity, StageEntry, SourcePerson, Person):
+            model.objects.all().delete()
+        for model in (SyncCursor, VendorObject, VendorLink):
+            model.objects.all().delete()
+        hs.burst, hs.window = 190, 10.0
+        run, summary = run_sync(Connection.objects.get(name="hs"))
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert summary["objects"]["persons"]["created"] == contacts
+    assert json_ready(snapshot()) == after_kill
