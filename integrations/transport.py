@@ -18,17 +18,19 @@ retries work: healthchecks' integrations do the same.
 from __future__ import annotations
 
 import json
+import queue
 import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
+T = TypeVar("T")
 TRIES = 6
 FIRST_WAIT, MAX_WAIT = 1.0, 30.0
 TIMEOUT = (10.0, 60.0)  # connect, read (seconds)
@@ -142,10 +144,19 @@ class Transport:
     base_url: str
     vendor: Vendor
     limiters: list[RateLimiter] = field(default_factory=list)
-    token: Callable[[bool], str] | None = None  # token(refresh) -> access token
+    # token(refused) -> the access token to send; `refused` is the one a 401 just refused
+    # (refresh it, unless another thread already has), None for a normal request.
+    token: Callable[[str | None], str] | None = None
     sleep: Callable[[float], None] = time.sleep
     requests_made: int = 0
     session: requests.Session = field(default_factory=requests.Session)
+    # Pages are read ahead in a thread (`prefetched`) while the sync writes: counts and
+    # token refreshes are shared.
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def count_request(self) -> None:
+        with self.lock:
+            self.requests_made += 1
 
     def call(
         self,
@@ -157,17 +168,20 @@ class Transport:
         limiters: list[RateLimiter] | None = None,
     ) -> Answer:
         """One request, retried while transient; a refused token is refreshed once."""
-        refreshed = False
+        refused: str | None = None
+        sent: list[str] = []  # the token of each attempt
         while True:
             try:
-                return self._with_retries(method, path, params, body, headers, limiters, refreshed)
+                return self._with_retries(
+                    method, path, params, body, headers, limiters, refused, sent
+                )
             except TokenExpired:
-                if refreshed or self.token is None:
+                if refused is not None or self.token is None:
                     raise AuthenticationFailed(
                         f"authentication failed: {self.vendor.name} refused the token "
                         "after a refresh"
                     ) from None
-                refreshed = True
+                refused = sent[-1]
 
     def _with_retries(
         self,
@@ -177,15 +191,14 @@ class Transport:
         body: Any,
         headers: Mapping[str, str] | None,
         limiters: list[RateLimiter] | None,
-        refresh: bool,
+        refused: str | None,
+        sent: list[str],
     ) -> Answer:
-        first = [refresh]
-
         def attempt() -> Answer:
             auth = {}
             if self.token is not None:
-                auth = {"Authorization": f"Bearer {self.token(first[0])}"}
-                first[0] = False
+                sent.append(self.token(refused if not sent or sent[-1] == refused else None))
+                auth = {"Authorization": f"Bearer {sent[-1]}"}
             for limiter in [*self.limiters, *(limiters or [])]:
                 limiter.acquire(self.sleep)
             answer = self._send(method, path, params, body, {**auth, **(headers or {})})
@@ -213,7 +226,7 @@ class Transport:
         headers: Mapping[str, str],
     ) -> Answer:
         url = path if path.startswith(("http://", "https://")) else self.base_url + path
-        self.requests_made += 1
+        self.count_request()
         try:
             response = self.session.request(
                 method, url, params=params, json=body, headers=headers, timeout=TIMEOUT
@@ -249,3 +262,41 @@ def _wait(state: RetryCallState) -> float:
         return min(error.wait, 120.0)
     ceiling = min(MAX_WAIT, FIRST_WAIT * 2 ** (state.attempt_number - 1))
     return random.uniform(ceiling / 2, ceiling)
+
+
+def prefetched(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """The pages of `pages`, read ahead by a thread while the caller writes the previous
+    ones: a sync then runs at the vendor's rate limit instead of at the sum of the two.
+    An error of the reader is raised to the caller where it would have been; a caller that
+    stops early stops the reader. The reader must not touch the database."""
+    handoff: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        handoff.put(("page", page), timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            handoff.put(("end", None))
+        except BaseException as exc:  # handed to the caller, raised there
+            handoff.put(("error", exc))
+
+    reader = threading.Thread(target=read, name="sync-prefetch", daemon=True)
+    reader.start()
+    try:
+        while True:
+            what, value = handoff.get()
+            if what == "end":
+                return
+            if what == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        reader.join(timeout=60)

@@ -94,14 +94,17 @@ class HubSpotClient:
     def requests_made(self) -> int:
         return self.transport.requests_made
 
-    def _token(self, refresh: bool) -> str:
+    def _token(self, refused: str | None) -> str:
         if not self.oauth:
-            if refresh:
+            if refused is not None:
                 raise AuthenticationFailed("authentication failed: HubSpot refused the token")
             return secrets.resolve(self.credentials["token"])
-        if refresh or not self.access_token or time.time() > self.expires_at - 60:
-            self._refresh()
-        return self.access_token
+        with self.transport.lock:  # the prefetching reader and the writer share the token
+            # Both may be refused the same expired token: one refresh serves both.
+            expiring = time.time() > self.expires_at - 60
+            if not self.access_token or expiring or refused == self.access_token:
+                self._refresh()
+            return self.access_token
 
     def _refresh(self) -> None:
         """OAuth: POST /oauth/v1/token with the refresh token (HubSpot "Refresh an access
@@ -112,7 +115,7 @@ class HubSpotClient:
             "client_secret": secrets.resolve(self.credentials["client_secret"]),
             "refresh_token": secrets.resolve(self.credentials["refresh_token"]),
         }
-        self.transport.requests_made += 1
+        self.transport.count_request()
         response = self.transport.session.post(
             self.transport.base_url + "/oauth/v1/token", data=form, timeout=(10, 60)
         )

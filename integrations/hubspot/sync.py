@@ -18,7 +18,7 @@ leaves or is merged away its deals, whose associations are read again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import TypeVar
 
 from django.db import transaction
@@ -29,7 +29,13 @@ from funnel.models import Opportunity, SourcePerson
 from funnel.records import OpportunityRecord
 from integrations import store
 from integrations.connections import NEEDS
-from integrations.hubspot.client import MODIFIED, HubSpotClient, stamp_ms
+from integrations.hubspot.client import (
+    ASSOCIATION_BATCH,
+    MODIFIED,
+    PAGE,
+    HubSpotClient,
+    stamp_ms,
+)
 from integrations.hubspot.mapping import (
     COMPANY_PROPERTIES,
     CONTACT_PROPERTIES,
@@ -41,7 +47,7 @@ from integrations.hubspot.mapping import (
 )
 from integrations.models import Connection, Vendor
 from integrations.sync import ObjectCounts, SyncProgress
-from integrations.transport import SyncError
+from integrations.transport import SyncError, prefetched
 
 T = TypeVar("T")
 KINDS = ("company", "contact", "deal")  # in the order they depend on each other
@@ -92,7 +98,7 @@ class HubSpotSync:
     def _list(self, kind: str) -> None:
         newest = self.client.highest_stamp(kind)
         live: set[str] = set()
-        for page in self.client.pages(kind, PROPERTIES[kind]):
+        for page in _grouped(kind, prefetched(self.client.pages(kind, PROPERTIES[kind]))):
             live.update(item.id for item in page)
             with transaction.atomic():
                 self._apply(kind, page)
@@ -104,7 +110,8 @@ class HubSpotSync:
         self.progress.publish()
 
     def _read_changes(self, kind: str, cursor: int) -> None:
-        for page in self.client.changed(kind, PROPERTIES[kind], cursor - LOOKBACK_MS):
+        changed = self.client.changed(kind, PROPERTIES[kind], cursor - LOOKBACK_MS)
+        for page in _grouped(kind, prefetched(changed)):
             cursor = max(cursor, *(stamp_ms(item, MODIFIED[kind]) for item in page))
             with transaction.atomic():
                 self._apply(kind, page)
@@ -232,6 +239,22 @@ class HubSpotSync:
 
     def _companies(self, ids: Iterable[str]) -> dict[str, HubSpotObject]:
         return {company.id: company for company in self._kept("company", ids)}
+
+
+def _grouped(kind: str, pages: Iterable[list[HubSpotObject]]) -> Iterator[list[HubSpotObject]]:
+    """Deals go on in groups of up to 1,000 (one association read per group and target
+    instead of one per page of 100); other records page by page."""
+    if kind != "deal":
+        yield from pages
+        return
+    group: list[HubSpotObject] = []
+    for page in pages:
+        group.extend(page)
+        if len(group) + PAGE > ASSOCIATION_BATCH:
+            yield group
+            group = []
+    if group:
+        yield group
 
 
 def _mapped(

@@ -31,6 +31,7 @@ a body cut short, a body that is not JSON, an access token that expires mid-run.
 from __future__ import annotations
 
 import base64
+import bisect
 import datetime as dt
 import hashlib
 import json
@@ -85,6 +86,8 @@ class HubSpotContractServer:
         self.token, self.oauth, self.burst, self.window = token, oauth, burst, window
         self.search_cap, self.searches_per_second = search_cap, searches_per_second
         self.searched: deque[float] = deque()
+        self.sorted_ids: dict[str, tuple[int, list[int]]] = {}  # kind -> (version, ids)
+        self.version = 0  # bumped by every write
         self.state = State()
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str, int]] = []
@@ -108,6 +111,7 @@ class HubSpotContractServer:
         """Create or change a record; its last-change stamp is `at` or now."""
         now = at or time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
         with self.lock:
+            self.version += 1
             stored = self.state.objects[kind].setdefault(object_id, {})
             stored.update({k: None if v is None else str(v) for k, v in properties.items()})
             stored["hs_object_id"] = object_id
@@ -123,6 +127,7 @@ class HubSpotContractServer:
         with self.lock:
             self.state.objects[kind].pop(object_id, None)
             self.state.archived[kind].discard(object_id)
+            self.version += 1
 
     def merge(self, kind: str, loser: str, survivor: str) -> None:
         with self.lock:
@@ -367,24 +372,46 @@ class HubSpotContractServer:
         return page
 
     def _list(self, kind: str, query: dict[str, str]) -> dict[str, Any]:
+        """One page in id order after the `after` cursor (an id: records added or removed
+        while a client pages neither shift nor repeat the others)."""
         archived = query.get("archived") == "true"
+        limit = min(int(query.get("limit", "10")), 100)
+        after = int(base64.b64decode(query["after"]).decode()) if query.get("after") else 0
         wanted = [p for p in query.get("properties", "").split(",") if p] + list(DEFAULT_PROPERTIES)
         with self.lock:
-            ids = sorted(self.state.objects[kind], key=int)
+            records, hidden = self.state.objects[kind], self.state.archived[kind]
+            ids = self._sorted_ids(kind)
+            page_ids: list[int] = []
+            more = False
+            for number in ids[bisect.bisect_right(ids, after) :]:
+                if (str(number) in hidden) != archived or str(number) not in records:
+                    continue
+                if len(page_ids) == limit:
+                    more = True
+                    break
+                page_ids.append(number)
             items = [
                 {
-                    "id": object_id,
-                    "properties": {
-                        name: self.state.objects[kind][object_id].get(name) for name in wanted
-                    },
-                    "createdAt": self.state.objects[kind][object_id].get("createdate"),
-                    "updatedAt": self.state.objects[kind][object_id].get("createdate"),
+                    "id": str(number),
+                    "properties": {name: records[str(number)].get(name) for name in wanted},
+                    "createdAt": records[str(number)].get("createdate"),
+                    "updatedAt": records[str(number)].get("createdate"),
                     "archived": archived,
                 }
-                for object_id in ids
-                if (object_id in self.state.archived[kind]) == archived
+                for number in page_ids
             ]
-        return self._page(items, query)
+        page: dict[str, Any] = {"results": items}
+        if more:
+            cursor = base64.b64encode(str(page_ids[-1]).encode()).decode()
+            page["paging"] = {"next": {"after": cursor, "link": f"?after={cursor}"}}
+        return page
+
+    def _sorted_ids(self, kind: str) -> list[int]:
+        cached = self.sorted_ids.get(kind)
+        if cached is None or cached[0] != self.version:
+            numbers = sorted(int(object_id) for object_id in self.state.objects[kind])
+            self.sorted_ids[kind] = cached = (self.version, numbers)
+        return cached[1]
 
     def _search(self, kind: str, body: dict[str, Any]) -> tuple[int, Any]:
         limit = int(body.get("limit", 10))

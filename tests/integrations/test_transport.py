@@ -148,22 +148,22 @@ class ExpiringVendor(Vendor):
 
 
 def test_an_expired_token_is_refreshed_once(server: Server) -> None:
-    asked: list[bool] = []
+    asked: list[str | None] = []
 
-    def token(refresh: bool) -> str:
-        asked.append(refresh)
-        return "fresh" if refresh else "old"
+    def token(refused: str | None) -> str:
+        asked.append(refused)
+        return "fresh" if refused else "old"
 
     server.script = [Scripted(401, b'{"category": "EXPIRED"}'), Scripted(200, b"{}")]
     transport = _transport(server, ExpiringVendor(), token=token)
     transport.call("GET", "/x")
-    assert asked == [False, True]
+    assert asked == [None, "old"]
     assert [auth for _, _, auth in server.seen] == ["Bearer old", "Bearer fresh"]
 
 
 def test_a_token_refused_after_its_refresh_fails_the_run(server: Server) -> None:
     server.script = [Scripted(401, b'{"category": "EXPIRED"}')] * 2
-    transport = _transport(server, ExpiringVendor(), token=lambda refresh: "t")
+    transport = _transport(server, ExpiringVendor(), token=lambda refused: "t")
     with pytest.raises(AuthenticationFailed, match="authentication failed"):
         transport.call("GET", "/x")
     assert transport.requests_made == 2

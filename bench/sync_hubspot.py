@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Benchmark: a HubSpot sync against the contract server, at HubSpot's burst limit.
+
+    python bench/sync_hubspot.py [--contacts 100000] [--companies 2000] [--deals 10000]
+                                 [--changed 100] [--burst 190] [--window 10]
+                                 [--database-url URL] [--keep]
+
+1. Recreates the bench database (default postgresql://postgres@127.0.0.1:5432/kpi_bench_sync)
+   and migrates it; starts tests/contract_servers/hubspot.py on 127.0.0.1 enforcing the burst
+   limit (190 requests per 10 s: a Professional portal's private app) and 5 searches a
+   second, seeded with companies, contacts and deals (each deal with a contact and a primary
+   company), their last changes spread over the past days.
+2. Times a first (full) sync, `integrations.sync.run_sync`, and prints requests/s and
+   records/s beside the ceiling: the records/s of the fewest requests that could read the
+   portal (list pages of 100, association reads of 1,000 deals, the fixed calls) sent at
+   exactly the burst limit. Target: at least 80% of it.
+3. Changes `--changed` contacts spread over the table and times the incremental sync that
+   follows; prints both runs' request counts. Target: requests in proportion to the changes
+   (at most the fixed calls plus a page per 200 changes per object), not to the table.
+
+Exit status 0 when both targets pass, 2 when one fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg2
+from psycopg2 import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/kpi_bench_sync"
+TARGET_SHARE = 0.80
+LIST_PAGE, ASSOCIATIONS_PER_READ, SEARCH_PAGE = 100, 1000, 200
+BENCH_SECRET_KEY = "kpi-bridge-bench-only-not-a-secret"  # noqa: S105 - a throwaway database
+TOKEN = "pat-bench"  # noqa: S105 - the contract server's
+
+# Fixed calls of any run: owners, pipelines; a full run adds one newest-stamp search per
+# object, an incremental run one archived listing per object.
+FIXED_CALLS = 2
+OBJECTS = 3
+
+
+def recreate(database_url: str) -> None:
+    parts = urlsplit(database_url)
+    name = parts.path.lstrip("/")
+    if name in ("postgres", "template0", "template1", ""):
+        raise SystemExit(f"refusing to drop the database {name!r}")
+    admin = psycopg2.connect(database_url.replace(parts.path, "/postgres"))
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    admin.close()
+
+
+def drop(database_url: str) -> None:
+    parts = urlsplit(database_url)
+    admin = psycopg2.connect(database_url.replace(parts.path, "/postgres"))
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(parts.path.lstrip("/")))
+        )
+    admin.close()
+
+
+def seed(hs: object, contacts: int, companies: int, deals: int) -> None:
+    """A portal whose records changed one a minute, the newest an hour ago."""
+    from tests.integrations.test_hubspot_mapping import _stage
+
+    hs.state.pipelines = [  # type: ignore[attr-defined]
+        {
+            "id": "default",
+            "label": "Sales",
+            "stages": [
+                _stage("appt", "初回商談", "false", "0.2"),
+                _stage("won", "受注", "true", "1.0"),
+                _stage("lost", "失注", "true", "0.0"),
+            ],
+        }
+    ]
+    put = hs.put  # type: ignore[attr-defined]
+    for number in range(1, companies + 1):
+        put("companies", str(number), name=f"株式会社{number}", industry="製造",
+            numberofemployees=str(number % 900 + 1))  # fmt: skip
+    sources = ("PAID_SEARCH", "ORGANIC_SEARCH", "EMAIL_MARKETING", "OFFLINE", "REFERRALS")
+    for number in range(1, contacts + 1):
+        day = number % 28 + 1
+        put("contacts", str(number), email=f"c{number}@example.jp", firstname="太郎",
+            lastname=f"山田{number}", createdate=f"2026-05-{day:02d}T01:00:00Z",
+            hs_analytics_source=sources[number % len(sources)],
+            hs_lifecyclestage_marketingqualifiedlead_date=(
+                f"2026-06-{day:02d}T00:00:00Z" if number % 3 == 0 else None),
+            associatedcompanyid=str(number % companies + 1))  # fmt: skip
+    for number in range(1, deals + 1):
+        deal, stage = str(10_000_000 + number), ("appt", "won", "lost")[number % 3]
+        put("deals", deal, dealname=f"d{number}", amount=str(number % 50 * 100_000),
+            deal_currency_code="JPY", createdate="2026-07-01T00:00:00Z",
+            closedate="2026-08-01T00:00:00Z", dealstage=stage,
+            hs_analytics_source="PAID_SEARCH")  # fmt: skip
+        hs.associate(deal, "contacts", str(number * 7 % contacts + 1))  # type: ignore[attr-defined]
+        hs.associate(deal, "companies", str(number % companies + 1), "Primary")  # type: ignore[attr-defined]
+    hs.spread(minutes_apart=1)  # type: ignore[attr-defined]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--companies", type=int, default=2_000)
+    parser.add_argument("--deals", type=int, default=10_000)
+    parser.add_argument("--changed", type=int, default=100)
+    parser.add_argument("--burst", type=int, default=190)
+    parser.add_argument("--window", type=float, default=10.0)
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    args = parser.parse_args()
+
+    recreate(args.database_url)
+    os.environ.update(
+        DATABASE_URL=args.database_url,
+        DEBUG="0",
+        CELERY_TASK_ALWAYS_EAGER="1",
+        DJANGO_SETTINGS_MODULE="kpi_dashboard.settings",
+    )
+    os.environ.setdefault("SECRET_KEY", BENCH_SECRET_KEY)
+    from cryptography.fernet import Fernet
+
+    os.environ.setdefault("CONNECTION_SECRET_KEYS", Fernet.generate_key().decode())
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from integrations.connections import add_connection
+    from integrations.sync import run_sync
+    from tests.contract_servers.hubspot import HubSpotContractServer
+
+    call_command("migrate", verbosity=0)
+    try:
+        with HubSpotContractServer(token=TOKEN, burst=args.burst, window=args.window) as hs:
+            started = time.monotonic()
+            seed(hs, args.contacts, args.companies, args.deals)
+            print(f"seeded {args.contacts:,} contacts, {args.companies:,} companies, "
+                  f"{args.deals:,} deals in {time.monotonic() - started:.1f} s")  # fmt: skip
+            connection = add_connection("hs", "hubspot", {"token": TOKEN}, base_url=hs.base_url)
+            records = args.contacts + args.companies + args.deals
+            run, full = run_sync(connection)
+            if run.status not in ("succeeded", "partial"):
+                print(f"the full sync failed: {run.error}")
+                return 1
+            seconds, requests = full["seconds"], full["requests"]
+            fewest = (
+                FIXED_CALLS
+                + OBJECTS
+                + sum(math.ceil(n / LIST_PAGE) for n in (args.contacts, args.companies, args.deals))
+                + 2 * math.ceil(args.deals / ASSOCIATIONS_PER_READ)
+            )
+            ceiling_requests = args.burst / args.window
+            # The fewest requests at the limit: the first window's burst goes at once.
+            ceiling_seconds = max(fewest - args.burst, 0) / ceiling_requests
+            ceiling_records = records / ceiling_seconds if ceiling_seconds else float("inf")
+            share = (records / seconds) / ceiling_records if ceiling_seconds else 1.0
+            throttled = sum(1 for _, _, status in hs.requests if status == 429)
+            print()
+            print(f"full sync: {records:,} records in {seconds:.1f} s, {requests:,} requests "
+                  f"({throttled} answered 429)")  # fmt: skip
+            print(f"  requests/s {requests / seconds:8.1f}   ceiling {ceiling_requests:8.1f}")
+            print(f"  records/s  {records / seconds:8.1f}   ceiling {ceiling_records:8.1f} "
+                  f"({fewest:,} requests at the limit)")  # fmt: skip
+            full_ok = share >= TARGET_SHARE
+            if not ceiling_seconds:
+                print("  every request fits in one burst: no ceiling to compare with")
+            else:
+                print(f"  {share:.0%} of the ceiling (target >= {TARGET_SHARE:.0%}): "
+                      f"{'PASS' if full_ok else 'FAIL'}")  # fmt: skip
+
+            time.sleep(1.1)  # the search limit counts across runs
+            hs.requests.clear()
+            step = max(args.contacts // args.changed, 1)
+            for number in range(1, args.contacts + 1, step)[: args.changed]:
+                hs.put("contacts", str(number), hubspotscore=str(number % 100))
+            run, incremental = run_sync(connection)
+            if run.status not in ("succeeded", "partial"):
+                print(f"the incremental sync failed: {run.error}")
+                return 1
+            persons = incremental["objects"]["persons"]
+            bound = FIXED_CALLS + OBJECTS * 2 + math.ceil(args.changed / SEARCH_PAGE) + 2
+            inc_ok = incremental["requests"] <= bound and persons["updated"] == args.changed
+            print()
+            print(f"incremental sync after {args.changed} changed contacts of {args.contacts:,}: "
+                  f"{incremental['requests']} requests (the full sync: {requests:,}) in "
+                  f"{incremental['seconds']:.2f} s; persons fetched {persons['fetched']}, "
+                  f"updated {persons['updated']}")  # fmt: skip
+            print(f"  at most {bound} requests expected: {'PASS' if inc_ok else 'FAIL'}")
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            drop(args.database_url)
+    return 0 if full_ok and inc_ok else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
