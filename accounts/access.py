@@ -33,6 +33,7 @@ REPORT_ROLES = EVERY_ROLE
 RECORD_ROLES = frozenset({MARKETING, SALES, OPS_ADMIN})
 CONNECTION_ROLES = frozenset({MARKETING, SALES, OPS_ADMIN})  # see the sync page
 ADMIN_ROLES = frozenset({OPS_ADMIN})  # and run syncs from it
+UPLOAD_ROLES = frozenset({MARKETING, OPS_ADMIN})  # the CSV upload page
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 

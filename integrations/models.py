@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
@@ -142,6 +143,8 @@ class SyncRun(models.Model):
     source_name = models.CharField(_("source"), max_length=100)
     kind = models.CharField(_("kind"), max_length=20, default="csv")
     paths = models.JSONField(_("files"), default=list)
+    # A CSV run's --kind (every file of that kind); blank: each file's name says its kind.
+    file_kind = models.CharField(_("kind of every file"), max_length=20, blank=True)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
     )
@@ -168,3 +171,30 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_name} {self.kind} {self.status}"
+
+
+class CsvUpload(models.Model):
+    """CSV files uploaded on the upload page: previewed (a dry run) first, imported as a
+    sync run once confirmed. The files wait in a directory of their own until then."""
+
+    token = models.CharField(max_length=64, unique=True)
+    source_name = models.CharField(_("source"), max_length=100)
+    file_kind = models.CharField(_("kind of every file"), max_length=20, blank=True)
+    names = models.JSONField(_("files"), default=list)  # as the user named them
+    directory = models.CharField(max_length=500)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    preview = models.JSONField(_("preview"), default=list)  # the dry run's file reports
+    run = models.OneToOneField(
+        SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="upload"
+    )
+
+    class Meta:
+        verbose_name = _("CSV upload")
+        verbose_name_plural = _("CSV uploads")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.source_name}: {', '.join(self.names)}"

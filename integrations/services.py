@@ -39,11 +39,16 @@ def this_worker() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def queue_csv_import(source_name: str, paths: Sequence[Path]) -> SyncRun:
+def queue_csv_import(source_name: str, paths: Sequence[Path], file_kind: str = "") -> SyncRun:
     """Record the job, and enqueue it once the record is committed (worker sees it)."""
     from integrations.tasks import run_csv_import_task
 
-    run = SyncRun.objects.create(source_name=source_name, kind="csv", paths=[str(p) for p in paths])
+    run = SyncRun.objects.create(
+        source_name=source_name,
+        kind="csv",
+        paths=[str(p) for p in paths],
+        file_kind=file_kind,
+    )
     transaction.on_commit(lambda: run_csv_import_task.delay(run.pk))
     return run
 
@@ -117,7 +122,10 @@ def run_csv_import(run_id: int) -> SyncRun:
     with heartbeat(run):
         try:
             report = import_csv_files(
-                run.source_name, [Path(p) for p in run.paths], on_file=file_done
+                run.source_name,
+                [Path(p) for p in run.paths],
+                kind=run.file_kind or None,
+                on_file=file_done,
             )
         except Exception as exc:
             logger.exception("sync run %s failed", run.pk)

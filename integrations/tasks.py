@@ -13,7 +13,11 @@ def run_csv_import_task(run_id: int) -> str:
 
 @app.task
 def sweep_dead_runs_task() -> int:
-    """Celery beat, every minute (settings.CELERY_BEAT_SCHEDULE)."""
+    """Celery beat, every minute (settings.CELERY_BEAT_SCHEDULE): dead runs to failed, and
+    the files of uploads never confirmed (or long imported) deleted."""
+    from integrations.uploads import purge_stale_uploads
+
+    purge_stale_uploads()
     return len(sweep_dead_runs())
 
 

@@ -182,6 +182,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CONNECTION_SECRET_KEYS = env.list("CONNECTION_SECRET_KEYS", default=[])
 # A running sync run silent this long (its heartbeat stopped) is swept to failed.
 SYNC_RUN_STALE_SECONDS = env.int("SYNC_RUN_STALE_SECONDS", default=120)
+# CSV upload page (integrations/uploads.py): where uploaded files wait for their import (the
+# worker must see the same directory), for how long unconfirmed, and how much one takes.
+UPLOAD_DIR = Path(env.str("UPLOAD_DIR", default=str(VAR_DIR / "uploads")))
+UPLOAD_KEEP_HOURS = env.int("UPLOAD_KEEP_HOURS", default=24)
+CSV_UPLOAD_MAX_BYTES = env.int("CSV_UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
+CSV_UPLOAD_MAX_FILES = env.int("CSV_UPLOAD_MAX_FILES", default=20)
 CELERY_BEAT_SCHEDULE = {
     "sweep-dead-sync-runs": {"task": "integrations.tasks.sweep_dead_runs_task", "schedule": 60.0},
     "sync-due-connections": {
