@@ -9,11 +9,12 @@ Per object (companies, then contacts, then deals: each needs the ones before it)
   writes), ascending, the cursor advancing page by page; then the archived records of the
   recycle bin, which search never shows, leave.
 
-Each page's records, the vendor records kept for later re-mapping and the cursor that
-covers them commit in one transaction, through the one ingest path: a run that dies goes
-on from the last page it committed. A change to one record re-maps the records that
-depend on it: a company its contacts (industry, size) and deals (account); a contact that
-leaves or is merged away its deals, whose associations are read again.
+Each group of pages (up to 1,000 records): its records, the vendor records kept for later
+re-mapping and the cursor that covers them commit in one transaction, through the one
+ingest path: a run that dies goes on from the last group it committed. A change to one
+record re-maps the records that depend on it: a company its contacts (industry, size) and
+deals (account); a contact that leaves or is merged away its deals, whose associations are
+read again.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ class HubSpotSync:
     def _list(self, kind: str) -> None:
         newest = self.client.highest_stamp(kind)
         live: set[str] = set()
-        for page in _grouped(kind, prefetched(self.client.pages(kind, PROPERTIES[kind]))):
+        for page in _grouped(prefetched(self.client.pages(kind, PROPERTIES[kind]))):
             live.update(item.id for item in page)
             with transaction.atomic():
                 self._apply(kind, page)
@@ -111,7 +112,7 @@ class HubSpotSync:
 
     def _read_changes(self, kind: str, cursor: int) -> None:
         changed = self.client.changed(kind, PROPERTIES[kind], cursor - LOOKBACK_MS)
-        for page in _grouped(kind, prefetched(changed)):
+        for page in _grouped(prefetched(changed)):
             cursor = max(cursor, *(stamp_ms(item, MODIFIED[kind]) for item in page))
             with transaction.atomic():
                 self._apply(kind, page)
@@ -241,20 +242,21 @@ class HubSpotSync:
         return {company.id: company for company in self._kept("company", ids)}
 
 
-def _grouped(kind: str, pages: Iterable[list[HubSpotObject]]) -> Iterator[list[HubSpotObject]]:
-    """Deals go on in groups of up to 1,000 (one association read per group and target
-    instead of one per page of 100); other records page by page."""
-    if kind != "deal":
-        yield from pages
-        return
-    group: list[HubSpotObject] = []
+def _grouped(pages: Iterable[list[HubSpotObject]]) -> Iterator[list[HubSpotObject]]:
+    """Pages in groups of up to 1,000 records, each written in one transaction with its
+    cursor: the ingest's cost per batch is paid once per group, and deals need one
+    association read per group and target instead of one per page of 100. A record read
+    twice (a search restarted at a stamp) is in its group once, as last read."""
+    group: dict[str, HubSpotObject] = {}
     for page in pages:
-        group.extend(page)
+        for item in page:
+            group.pop(item.id, None)
+            group[item.id] = item
         if len(group) + PAGE > ASSOCIATION_BATCH:
-            yield group
-            group = []
+            yield list(group.values())
+            group = {}
     if group:
-        yield group
+        yield list(group.values())
 
 
 def _mapped(

@@ -169,23 +169,24 @@ def test_a_record_the_index_showed_late_is_still_read(hs: HubSpotContractServer)
 
 def test_a_run_that_dies_goes_on_from_its_last_page(hs: HubSpotContractServer) -> None:
     start = int(time.time() * 1000) - 3_000_000
-    for offset, number in enumerate(range(3000, 3500)):
-        at = _iso(start + offset * 5_000)  # 5 s apart: pages of 200 span ~17 minutes
+    for offset, number in enumerate(range(3000, 4500)):
+        at = _iso(start + offset * 1_500)  # 1.5 s apart: a group of 1,000 spans 25 minutes
         hs.put("contacts", str(number), at=at, email=f"r{number}@example.jp", createdate=at)
-    hs.faults = [Fault(r"/contacts/search", "403", skip=1)]  # the second page is refused
+    # Pages of 200 are written in groups of 1,000: the sixth page (the second group) fails.
+    hs.faults = [Fault(r"/contacts/search", "403", skip=5)]
     with pytest.raises(Exception, match="missing scopes"):
         _sync()
     assert SyncRun.objects.latest("requested_at").status == SyncRun.Status.FAILED
     committed = SourcePerson.objects.count() - 3
-    assert committed == 199  # the first page: 103 again (the 5 minutes looked back), 199 new
+    assert committed == 999  # the first group: 103 again (the 5 minutes looked back), 999 new
     cursor = SyncCursor.objects.get(object="contact").value
     summary = _sync()
     assert summary["status"] == "succeeded"
     assert int(SyncCursor.objects.get(object="contact").value) > int(cursor)
     persons = summary["objects"]["persons"]
-    assert persons["created"] == 500 - committed
-    assert persons["fetched"] < 400  # from the last page committed (less 5 minutes) on
-    assert SourcePerson.objects.count() == 503 and Person.objects.count() == 503
+    assert persons["created"] == 1500 - committed
+    assert persons["fetched"] < 800  # from the last group committed (less 5 minutes) on
+    assert SourcePerson.objects.count() == 1503 and Person.objects.count() == 1503
 
 
 def test_an_oauth_token_expiring_mid_run_is_refreshed(tmp_path: Path) -> None:
