@@ -234,11 +234,21 @@ def test_too_many_or_too_big_files_are_refused(
     client.force_login(role_user("ops_admin"))
     settings.CSV_UPLOAD_MAX_FILES = 2
     files = _files(**{f"persons-{n}.csv": PERSONS for n in range(3)})
-    response = client.post("/connections/upload/", {"source": "s", "csv_files": files})
+    response = client.post(
+        "/connections/upload/", {"source": "s", "csv_files": files}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert "At most 2 files at once." in response.content.decode()
     settings.CSV_UPLOAD_MAX_BYTES = 100
     response = client.post(
-        "/connections/upload/", {"source": "s", "csv_files": _files(**{"persons.csv": PERSONS})}
+        "/connections/upload/",
+        {"source": "s", "csv_files": _files(**{"persons.csv": PERSONS})},
+        HTTP_ACCEPT_LANGUAGE="ja",
+    )
+    assert "persons.csv: 0.0 MB です。1ファイル0 MBまでです。" in response.content.decode()
+    response = client.post(
+        "/connections/upload/",
+        {"source": "s", "csv_files": _files(**{"persons.csv": PERSONS})},
+        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert "persons.csv: 0.0 MB; at most 0 MB per file." in response.content.decode()
     assert CsvUpload.objects.count() == 0
