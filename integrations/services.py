@@ -116,7 +116,7 @@ def run_csv_import(run_id: int) -> SyncRun:
     committed: list[dict[str, object]] = []
 
     def file_done(file_report: FileReport) -> None:
-        committed.append(file_report.as_dict())
+        committed.append(file_report.as_dict(with_problems=True))
         SyncRun.objects.filter(pk=run.pk).update(report=committed, heartbeat_at=timezone.now())
 
     with heartbeat(run):
@@ -132,7 +132,7 @@ def run_csv_import(run_id: int) -> SyncRun:
             run.status, run.error = SyncRun.Status.FAILED, f"{type(exc).__name__}: {exc}"
             run.report = committed
         else:
-            run.report = [f.as_dict() for f in report.files]
+            run.report = [f.as_dict(with_problems=True) for f in report.files]
             run.status = SyncRun.Status.SUCCEEDED if report.ok else SyncRun.Status.PARTIAL
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "report", "error", "finished_at"])

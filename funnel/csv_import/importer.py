@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from funnel import ingest
 from funnel.choices import SourceKind
 from funnel.csv_import.formats import IMPORT_ORDER, KINDS, FileKind, kind_of
-from funnel.csv_import.reader import FileProblem
+from funnel.csv_import.reader import FileProblem, Problem
 from funnel.csv_import.reading import FileRead, Plan, Reader
 from funnel.ingest.bulk import relax_commit_durability, vacuum_analyze
 from funnel.ingest.deals import ActivityBulkLoad
@@ -71,9 +71,16 @@ class FileReport:
     warnings: list[str] = field(default_factory=list)
     failed: bool = False  # a file problem: nothing imported
     seconds: float = 0.0
+    # The errors again, with file, row and column apart (pages, CSVs of the problems).
+    problems: list[Problem] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
+    def add_problem(self, problem: Problem, text: str | None = None) -> None:
+        self.errors.append(text if text is not None else str(problem))
+        self.problems.append(problem)
+
+    def as_dict(self, with_problems: bool = False) -> dict[str, Any]:
+        """What `import_csv --json` prints; a sync run keeps `with_problems` too."""
+        report: dict[str, Any] = {
             "file": str(self.path),
             "kind": self.kind,
             "encoding": self.encoding,
@@ -83,6 +90,9 @@ class FileReport:
             "errors": self.errors,
             "warnings": self.warnings,
         }
+        if with_problems:
+            report["problems"] = [problem.as_dict() for problem in self.problems]
+        return report
 
 
 @dataclass
@@ -171,9 +181,12 @@ def _import_one(
     """One file in its own transaction (a savepoint inside a dry run)."""
     if plan is None:
         file_report = FileReport(path=path, failed=True)
-        file_report.errors.append(
-            f"{path.name}: the name does not say which kind of file it is "
-            f"({', '.join(KINDS)}); rename it or pass --kind"
+        file_report.add_problem(
+            Problem(
+                path.name,
+                f"the name does not say which kind of file it is ({', '.join(KINDS)}); "
+                "rename it or pass --kind",
+            )
         )
         return file_report
     file_report = FileReport(path=path, kind=plan.kind.name)
@@ -185,7 +198,7 @@ def _import_one(
         logger.debug("%s: commit took %.2f s", path.name, time.perf_counter() - written)
     except FileProblem as problem:
         file_report.failed = True
-        file_report.errors.append(str(problem))
+        file_report.add_problem(Problem.of_file(path.name, str(problem)), str(problem))
         file_report.result = IngestResult()
     return file_report
 
@@ -215,6 +228,7 @@ def _write_file(
             report.rows = read.rows
             report.result.rejected += read.rejected
             report.errors.extend(read.errors)
+            report.problems.extend(read.problems)
             report.warnings.extend(read.warnings)
             if read.problem:
                 raise FileProblem(read.problem)

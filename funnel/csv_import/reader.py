@@ -48,6 +48,35 @@ class FileProblem(ValueError):
 
 
 @dataclass(frozen=True)
+class Problem:
+    """One problem of an import and where it is, for a page or a CSV of them: `row` (the
+    header is row 1) and `column` are None where the problem is the file's or the row's as a
+    whole. `str()` is the line the import command prints."""
+
+    file: str
+    message: str
+    row: int | None = None
+    column: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column is not None:
+            where += f", column {self.column}"
+        return f"{where}: {self.message}"
+
+    @classmethod
+    def of_file(cls, file: str, text: str) -> Problem:
+        """A FileProblem's text, told apart from the file name (or path) it starts with."""
+        head, colon, rest = text.partition(": ")
+        return cls(file, rest if colon and head.endswith(file) else text)
+
+    def as_dict(self) -> dict[str, str | int | None]:
+        return {"file": self.file, "row": self.row, "column": self.column, "message": self.message}
+
+
+@dataclass(frozen=True)
 class UnreadableRow:
     """A row the CSV reader could not split into fields (e.g. text after a closing quote:
     `"abc"def`): it is rejected, the rows after it are read on."""

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from funnel.csv_import.formats import FileKind, Record, Row
-from funnel.csv_import.reader import FileProblem, UnreadableRow, open_csv
+from funnel.csv_import.reader import FileProblem, Problem, UnreadableRow, open_csv
 from funnel.ingest.staging import STAGED_LOADS
 
 # Rows a reader may hold ahead of the writer: records are heavy (a whole object per row),
@@ -42,6 +42,7 @@ class FileRead:
     rows: int = 0
     rejected: int = 0
     errors: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # the errors, structured
     warnings: list[str] = field(default_factory=list)
     problem: str | None = None  # the file cannot be imported at all
     seq_limit: int = 0  # staged loads: every seq is below it
@@ -63,8 +64,14 @@ class Findings:
     """Problems and warnings of one file's rows, in row order, and how many were rejected."""
 
     errors: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     rejected: int = 0
+
+    def add(self, problem: Problem) -> None:
+        """A problem, both as the command prints it and structured (for pages and CSVs)."""
+        self.errors.append(str(problem))
+        self.problems.append(problem)
 
 
 def checked_records(
@@ -81,33 +88,27 @@ def checked_records(
     parse, identity_of = kind.parse, kind.identity
     for number, fields in rows:
         if isinstance(fields, UnreadableRow):
-            findings.errors.append(f"{file_name}, row {number}: {fields.message}")
+            findings.add(Problem(file_name, fields.message, number))
             findings.rejected += 1
             continue
         if len(fields) != width:
-            findings.errors.append(
-                f"{file_name}, row {number}: {len(fields)} fields where the header has {width}"
+            findings.add(
+                Problem(file_name, f"{len(fields)} fields where the header has {width}", number)
             )
             findings.rejected += 1
             continue
         row = Row(dict(zip(header, fields, strict=True)))
         record, warnings = parse(row)
-        if row.problems:
-            findings.errors.extend(
-                f"{file_name}, row {number}, column {problem.column}: {problem.message}"
-                for problem in row.problems
-            )
+        for problem in row.problems:
+            findings.add(Problem(file_name, problem.message, number, problem.column))
         if record is None:
             findings.rejected += 1
             continue
         identity = identity_of(record) if identity_of else None
         if identity is not None:
             if identity in seen:
-                findings.errors.append(
-                    f"{file_name}, row {number}: the same "
-                    f"{'external_id' if isinstance(identity, str) else 'key'} "
-                    f"as row {seen[identity]}"
-                )
+                name = "external_id" if isinstance(identity, str) else "key"
+                findings.add(Problem(file_name, f"the same {name} as row {seen[identity]}", number))
                 findings.rejected += 1
                 continue
             seen[identity] = number
@@ -151,17 +152,25 @@ def read_file(path: Path, plan: Plan, chunk_rows: int) -> Iterator[tuple[str, An
     # the garbage collector never walks big batches of them (the full collections did
     # cost half of the parse time).
     good = checked_records(kind, path.name, header, counted(), seen, findings)
-    if staged:
-        load = STAGED_LOADS[kind.name]
-        while True:
-            text, count = load.stage_text(itertools.islice(good, STAGED_BATCH_ROWS))
-            if not count:
-                break
-            yield "text", text, count
-    else:
-        while records := [record for _, record in itertools.islice(good, chunk_rows)]:
-            yield "records", records, len(records)
+    try:
+        if staged:
+            load = STAGED_LOADS[kind.name]
+            while True:
+                text, count = load.stage_text(itertools.islice(good, STAGED_BATCH_ROWS))
+                if not count:
+                    break
+                yield "text", text, count
+        else:
+            while records := [record for _, record in itertools.islice(good, chunk_rows)]:
+                yield "records", records, len(records)
+    except FileProblem as problem:
+        # Found part-way (a quote never closed): the writer drops what it was handed of
+        # this file, and the reader goes on to the next file (raised out of the thread, it
+        # left the writer waiting forever for the next file's events).
+        yield "done", FileRead(problem=str(problem)), 0
+        return
     read.errors.extend(findings.errors)
+    read.problems.extend(findings.problems)
     read.warnings.extend(findings.warnings)
     read.rejected = findings.rejected
     read.seq_limit = last - 1

@@ -152,3 +152,68 @@ def test_it_refuses_a_header_row_longer_than_it_reads(tmp_path: Path) -> None:
     assert _errors(report) == [
         "persons.csv: the header row is longer than 200,000 characters; is this a CSV file?"
     ]
+
+
+def test_a_file_whose_quote_never_closes_does_not_stop_the_files_after_it(
+    tmp_path: Path, path_kind: str
+) -> None:
+    """The reader thread reports the file problem and reads on (it used to stop, and the
+    import waited forever for the next file)."""
+    persons = _file(
+        tmp_path, f'{HEADER}\r\n{GOOD}\r\np2,b@example.com,"Baba,ACME,2026-04-02T10:00:00+09:00\r\n'
+    )
+    costs = _file(
+        tmp_path, "date,channel,campaign,amount\r\n2026-04,webinar,,1000\r\n", "costs.csv"
+    )
+    report = import_csv_files("ma", [persons, costs])
+    assert [(f.path.name, f.failed) for f in report.files] == [
+        ("persons.csv", True),
+        ("costs.csv", False),
+    ]
+    assert report.files[1].result.created == 1
+    assert Person.objects.count() == 0
+
+
+def test_every_error_is_also_a_problem_with_file_row_and_column(
+    tmp_path: Path, path_kind: str
+) -> None:
+    """FileReport.problems hold the errors apart (pages, CSVs); the printed text is theirs."""
+    path = _file(
+        tmp_path,
+        f"{HEADER}\r\n{GOOD}\r\n"
+        "p2,b@example.com,Baba,ACME,not-a-date,webinar\r\n"
+        "p3,c@example.com\r\n"
+        f"{GOOD}\r\n",
+    )
+    (file_report,) = _import(path).files
+    assert [p.as_dict() for p in file_report.problems] == [
+        {"file": "persons.csv", "row": 3, "column": "created_at", "message": ANY_TEXT},
+        {"file": "persons.csv", "row": 4, "column": None, "message": ANY_TEXT},
+        {
+            "file": "persons.csv",
+            "row": 5,
+            "column": None,
+            "message": "the same external_id as row 2",
+        },
+    ]
+    assert file_report.errors == [str(p) for p in file_report.problems]
+    assert file_report.errors[1] == "persons.csv, row 4: 2 fields where the header has 6"
+    assert "problems" not in file_report.as_dict()  # the command's --json is as it was
+    assert file_report.as_dict(with_problems=True)["problems"][2]["row"] == 5
+
+
+def test_a_file_problem_is_a_problem_without_row(tmp_path: Path) -> None:
+    path = _file(tmp_path, "external_id,email\r\np1,a@example.com\r\n")
+    (file_report,) = _import(path).files
+    (problem,) = file_report.problems
+    assert (problem.file, problem.row, problem.column) == ("persons.csv", None, None)
+    assert problem.message.startswith("the required column 'created_at' is missing")
+    assert file_report.errors == [str(problem)]
+
+
+class _AnyText:
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and bool(other)
+
+
+ANY_TEXT = _AnyText()
