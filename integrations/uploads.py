@@ -80,7 +80,7 @@ def save_upload(
         names=names,
         directory=str(directory),
         uploaded_by=user if getattr(user, "is_authenticated", False) else None,
-        preview=[_shown(f.as_dict()) for f in report.files],
+        preview=[_shown(f.as_dict(with_problems=True)) for f in report.files],
     )
 
 
@@ -122,22 +122,36 @@ def purge_stale_uploads(now: dt.datetime | None = None) -> int:
 
 
 def problems(file_reports: Iterable[dict[str, Any]]) -> Iterator[Problem]:
-    """Every error of these file reports with its file, row and column."""
+    """Every error of these file reports with its file, row and column: as the importer
+    recorded them apart, or (runs recorded before it did) read back from its wording."""
     for report in file_reports:
         name = Path(str(report.get("file", ""))).name
-        for error in report.get("errors", []):
-            text = str(error)
-            if match := _ROW_PROBLEM.match(text):
+        recorded = report.get("problems")
+        if isinstance(recorded, list):
+            for item in recorded:
+                row = item.get("row")
                 yield Problem(
-                    file=Path(match["file"]).name,
-                    row=int(match["row"]),
-                    column=match["column"] or "",
-                    message=text[match.end() :],
+                    file=Path(str(item.get("file") or name)).name,
+                    row=row if isinstance(row, int) else None,
+                    column=str(item.get("column") or ""),
+                    message=str(item.get("message") or ""),
                 )
-            elif match := _FILE_PROBLEM.match(text):
-                yield Problem(Path(match["file"]).name, None, "", text[match.end() :])
-            else:
-                yield Problem(name, None, "", text)
+            continue
+        for error in report.get("errors", []):
+            yield _read_back(name, str(error))
+
+
+def _read_back(name: str, text: str) -> Problem:
+    if match := _ROW_PROBLEM.match(text):
+        return Problem(
+            file=Path(match["file"]).name,
+            row=int(match["row"]),
+            column=match["column"] or "",
+            message=text[match.end() :],
+        )
+    if match := _FILE_PROBLEM.match(text):
+        return Problem(Path(match["file"]).name, None, "", text[match.end() :])
+    return Problem(name, None, "", text)
 
 
 def run_file_reports(run: SyncRun) -> list[dict[str, Any]]:

@@ -277,3 +277,23 @@ def test_stale_uploads_are_purged_and_fresh_or_running_ones_kept(
     assert purge_stale_uploads() == 1
     assert not Path(old.directory).exists() and Path(fresh.directory).exists()
     assert list(CsvUpload.objects.values_list("pk", flat=True)) == [fresh.pk]
+
+
+def test_runs_recorded_before_problems_were_kept_apart_are_read_back() -> None:
+    from integrations.uploads import Problem, problems
+
+    old_run = [
+        {
+            "file": "/srv/var/uploads/x/persons.csv",
+            "errors": [
+                "persons.csv, row 4, column created_at: 'x' is not an ISO 8601 timestamp",
+                "persons.csv, row 5: 2 fields where the header has 6",
+                "persons.csv: the required column 'created_at' is missing",
+            ],
+        }
+    ]
+    assert list(problems(old_run)) == [
+        Problem("persons.csv", 4, "created_at", "'x' is not an ISO 8601 timestamp"),
+        Problem("persons.csv", 5, "", "2 fields where the header has 6"),
+        Problem("persons.csv", None, "", "the required column 'created_at' is missing"),
+    ]
