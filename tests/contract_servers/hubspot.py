@@ -552,3 +552,97 @@ def _scramble(object_id: str) -> str:
 def _iso(epoch_ms: int) -> str:
     moment = dt.datetime.fromtimestamp(epoch_ms / 1000, tz=dt.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+
+
+DEMO_TOKEN = "pat-demo-sandbox"  # the local sandbox's, public on purpose
+
+
+def seed_demo_portal(hs: HubSpotContractServer, contacts: int = 240, seed: int = 2026) -> None:
+    """A small deterministic portal for the demo's HubSpot connection: companies, contacts
+    over the last months with lifecycle dates, deals with their contact and company."""
+    import random
+
+    rng = random.Random(seed)  # demo data, not security
+    today = dt.datetime.now(dt.UTC).replace(hour=1, minute=0, second=0, microsecond=0)
+    hs.state.pipelines = [
+        {
+            "id": "default",
+            "label": "Sales",
+            "stages": [
+                {"id": stage, "label": label, "metadata": {"isClosed": closed, "probability": p}}
+                for stage, label, closed, p in (
+                    ("appointmentscheduled", "初回商談", "false", "0.2"),
+                    ("contractsent", "見積提示", "false", "0.6"),
+                    ("closedwon", "受注", "true", "1.0"),
+                    ("closedlost", "失注", "true", "0.0"),
+                )
+            ],
+        }
+    ]
+    hs.state.owners = [
+        {"id": "11", "firstName": "花子", "lastName": "佐藤", "email": "sato@example.jp"},
+        {"id": "12", "firstName": "健", "lastName": "鈴木", "email": "suzuki@example.jp"},
+    ]
+    industries = ("製造", "IT", "小売", "金融")
+    for number in range(1, 21):
+        employees = str(rng.choice((20, 120, 800)))
+        hs.put("companies", str(5000 + number), name=f"サンドボックス商事{number}",
+               industry=industries[number % 4], numberofemployees=employees)  # fmt: skip
+    sources = ("ORGANIC_SEARCH", "PAID_SEARCH", "EMAIL_MARKETING", "SOCIAL_MEDIA", "OFFLINE")
+    deal = 9000
+    for number in range(1, contacts + 1):
+        created = today - dt.timedelta(days=rng.randint(1, 150))
+        mql = created + dt.timedelta(days=rng.randint(1, 20)) if rng.random() < 0.4 else None
+        sql = mql + dt.timedelta(days=rng.randint(1, 15)) if mql and rng.random() < 0.5 else None
+        source = sources[number % len(sources)]
+        contact = str(100 + number)
+        hs.put(
+            "contacts", contact, email=f"sandbox{number}@example.jp", firstname="太郎",
+            lastname=f"見本{number}", createdate=created.isoformat().replace("+00:00", "Z"),
+            hs_analytics_source=source, hs_analytics_source_data_1="sandbox-campaign",
+            hs_lifecyclestage_marketingqualifiedlead_date=mql and mql.isoformat(),
+            hs_lifecyclestage_salesqualifiedlead_date=sql and sql.isoformat(),
+            hubspotscore=str(rng.randint(0, 100)), associatedcompanyid=str(5001 + number % 20),
+            hubspot_owner_id=rng.choice(("11", "12")),
+        )  # fmt: skip
+        if sql is None or rng.random() < 0.3:
+            continue
+        deal += 1
+        opened = sql + dt.timedelta(days=rng.randint(1, 10))
+        stage = rng.choice(("appointmentscheduled", "contractsent", "closedwon", "closedlost"))
+        hs.put(
+            "deals", str(deal), dealname=f"導入案件{deal}", amount=str(rng.randint(5, 60) * 10**5),
+            deal_currency_code="JPY", createdate=opened.isoformat(),
+            closedate=(opened + dt.timedelta(days=rng.randint(5, 40))).isoformat(),
+            dealstage=stage, hs_analytics_source=source,
+            closed_lost_reason="価格" if stage == "closedlost" else None,
+        )  # fmt: skip
+        hs.associate(str(deal), "contacts", contact)
+        hs.associate(str(deal), "companies", str(5001 + number % 20), "Primary")
+    hs.spread(minutes_apart=7)
+
+
+def main() -> None:
+    """`python -m tests.contract_servers.hubspot --port 8765`: the demo's HubSpot sandbox
+    (bin/demo starts it beside the product), serving a seeded portal until stopped."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    hs = HubSpotContractServer(token=DEMO_TOKEN)
+    hs.httpd.server_close()
+    hs.httpd = ThreadingHTTPServer(("127.0.0.1", args.port), hs._handler())
+    hs.base_url = f"http://127.0.0.1:{args.port}"
+    seed_demo_portal(hs)
+    print(f"HubSpot sandbox on {hs.base_url} (token {DEMO_TOKEN})", flush=True)
+    try:
+        hs.httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        hs.httpd.server_close()
+
+
+if __name__ == "__main__":
+    main()

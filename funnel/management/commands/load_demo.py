@@ -31,6 +31,11 @@ class Command(BaseCommand):
         parser.add_argument("--persons", type=int, default=DEFAULT_PERSONS, help="leads/contacts")
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed")
         parser.add_argument(
+            "--sandbox-url",
+            default="http://127.0.0.1:8765",
+            help="the local HubSpot sandbox of the demo connection (bin/demo starts it)",
+        )
+        parser.add_argument(
             "--today", type=_date, help="last day of the history + 1 (default: today, local)"
         )
         parser.add_argument(
@@ -71,3 +76,10 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {user['username']:<10} {user['password']:<22} {user['role']} ({state}{note})"
             )
+        from integrations.demo import ensure_demo_connection
+
+        connection, created = ensure_demo_connection(options["sandbox_url"])
+        self.stdout.write(
+            f"Demo connection: {connection.name} (HubSpot sandbox at {connection.base_url}; "
+            f"{'created' if created else 'kept'}): an ops admin syncs it on /connections/"
+        )
