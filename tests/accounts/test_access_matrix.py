@@ -38,7 +38,7 @@ from funnel.models import (
     TreeOverride,
 )
 from integrations.connections import add_connection
-from integrations.models import Connection, SyncRun
+from integrations.models import Connection, CsvUpload, SyncRun
 
 RoleUser = Callable[[str], User]
 
@@ -50,6 +50,9 @@ ROLES = (ANONYMOUS, NO_ROLE, STAFF_NO_ROLE, MARKETING, SALES, EXECUTIVE, OPS_ADM
 EVERY_ROLE = frozenset({MARKETING, SALES, EXECUTIVE, OPS_ADMIN})
 RECORD_ROLES = frozenset({MARKETING, SALES, OPS_ADMIN})
 CONNECTION_ROLES = frozenset({MARKETING, SALES, OPS_ADMIN})
+UPLOAD_ROLES = frozenset({MARKETING, OPS_ADMIN})
+# An upload is its uploader's (the fixture's is the ops admin's) and any ops admin's.
+UPLOADER = frozenset({OPS_ADMIN})
 # Apps whose models the ops admins manage (connections, criteria, targets, overrides); the
 # rest of the admin (users, groups, API tokens) is the superuser's.
 OPS_ADMIN_APPS = frozenset({"funnel", "integrations", "axes"})
@@ -141,6 +144,12 @@ EXPECTED: dict[str, Rule] = {
     "records:opportunity": Page(RECORD_ROLES),
     "integrations:connections": Page(CONNECTION_ROLES),
     "integrations:sync": PostOnly(),
+    "integrations:upload": Page(UPLOAD_ROLES),
+    "integrations:upload_preview": Page(UPLOADER),
+    "integrations:upload_confirm": PostOnly(),
+    "integrations:upload_problems": Page(UPLOADER),
+    "integrations:run": Page(CONNECTION_ROLES),
+    "integrations:run_problems": Page(CONNECTION_ROLES),
     "api-kpis": Api(EVERY_ROLE),
     "api-schema": Api(EVERY_ROLE),
 }
@@ -269,6 +278,9 @@ def _one_of_each_admin_model(users: dict[str, User]) -> None:
     CompanyHoliday.objects.get_or_create(date="2026-08-14", defaults={"name": "お盆"})
     QualificationSetting.objects.get_or_create(stage="mql")
     SyncRun.objects.get_or_create(source_name="ma")
+    CsvUpload.objects.get_or_create(
+        token="matrix-upload", defaults={"source_name": "ma", "uploaded_by": users[OPS_ADMIN]}
+    )
     if not Connection.objects.exists():
         add_connection("hs-matrix", "hubspot", {"token": "pat-test"})
     Token.objects.get_or_create(user=users[SUPERUSER])
@@ -339,6 +351,11 @@ def url_of(pattern: Pattern, data: Dataset) -> str:
         "records:person": {"person_id": data.person_id},
         "records:opportunity": {"opportunity_id": data.opportunity_id},
         "integrations:sync": {"connection_id": data.objects["integrations.connection"]},
+        "integrations:upload_preview": {"token": "matrix-upload"},
+        "integrations:upload_confirm": {"token": "matrix-upload"},
+        "integrations:upload_problems": {"token": "matrix-upload"},
+        "integrations:run": {"run_id": data.objects["integrations.syncrun"]},
+        "integrations:run_problems": {"run_id": data.objects["integrations.syncrun"]},
         "admin:app_list": {"app_label": "funnel"},
         "admin:auth_user_password_change": {"id": data.objects["auth.user"]},
         "admin:view_on_site": {
