@@ -45,7 +45,16 @@ def _japanese_font_missing() -> bool:
     return found.returncode == 0 and not found.stdout.strip()
 
 
-def report_pdf(report: QuarterlyReport) -> bytes:
+def pdf_missing() -> str | None:
+    """What this machine lacks to make the PDF (the message the download shows), or None."""
+    try:
+        _renderer()
+    except PdfUnavailable as exc:
+        return str(exc)
+    return None
+
+
+def _renderer() -> tuple[type, type]:
     try:
         from weasyprint import HTML
         from weasyprint.urls import URLFetcher
@@ -66,6 +75,11 @@ def report_pdf(report: QuarterlyReport) -> bytes:
             )
             % {"hint": INSTALL_HINT}
         )
+    return HTML, URLFetcher
+
+
+def report_pdf(report: QuarterlyReport) -> bytes:
+    HTML, URLFetcher = _renderer()
     html = render_to_string("reports/quarterly_pdf.html", {"report": report})
     pdf = HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=())).write_pdf()
     assert pdf is not None

@@ -4,6 +4,7 @@ PostgreSQL with Redis and a real Celery worker (tests marked `postgres` / `celer
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,26 @@ if not EXAMPLE_DIR.exists():  # a clone with shared/ beside it, as CI has
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     on_postgres = "postgres" in os.environ.get("DATABASE_URL", "")
     with_worker = bool(os.environ.get("REDIS_URL"))
+    pdf_missing = _pdf_missing() if any("pdf" in item.keywords for item in items) else None
     for item in items:
+        if "pdf" in item.keywords and pdf_missing:
+            item.add_marker(pytest.mark.skip(reason=pdf_missing))
+        if "poppler" in item.keywords and shutil.which("pdftotext") is None:
+            item.add_marker(pytest.mark.skip(reason="needs poppler-utils (pdftotext)"))
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(pytest.mark.skip(reason="needs DATABASE_URL=postgres://..."))
         if "celery" in item.keywords and not (with_worker and on_postgres):
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL, REDIS_URL and a worker"))
+
+
+def _pdf_missing() -> str | None:
+    """What the PDF lacks on this machine (Pango, a Japanese font), or None."""
+    import django
+
+    django.setup()
+    from reports.pdf import pdf_missing
+
+    return pdf_missing()
 
 
 # A Fernet key for the tests only: a server with a database (not the embedded mode) needs

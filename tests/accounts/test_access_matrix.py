@@ -39,6 +39,7 @@ from funnel.models import (
 )
 from integrations.connections import add_connection
 from integrations.models import Connection, CsvUpload, SyncRun
+from reports.pdf import pdf_missing
 
 RoleUser = Callable[[str], User]
 
@@ -135,7 +136,8 @@ EXPECTED: dict[str, Rule] = {
     "set_language": PostOnly(),
     "reports:quarterly-latest": Page(EVERY_ROLE, ok=302),
     "reports:quarterly": Page(EVERY_ROLE),
-    "reports:quarterly-pdf": Page(EVERY_ROLE),
+    # 503 with what to install where the PDF's libraries are missing (reports/pdf.py).
+    "reports:quarterly-pdf": Page(EVERY_ROLE, ok=200 if pdf_missing() is None else 503),
     "reports:quarterly-xlsx": Page(EVERY_ROLE),
     "reports:commentary": PostOnly(),
     "records:persons": Page(RECORD_ROLES),

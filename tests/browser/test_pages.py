@@ -269,6 +269,8 @@ def test_the_what_if_recalculates_the_required_numbers_and_budget(
 # --- the quarterly report -----------------------------------------------------------------
 
 
+@pytest.mark.pdf
+@pytest.mark.poppler
 def test_the_quarterly_report_and_its_pdf_and_excel_show_the_won_amount(
     open_tab: OpenTab, demo: None, tmp_path: Path
 ) -> None:

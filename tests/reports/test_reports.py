@@ -261,6 +261,8 @@ def test_it_shows_the_channels_and_the_disqualification_reasons(
     assert _match(html, r'data-reason="no_timing".*?data-col="count">([^<]*)<') == "1"
 
 
+@pytest.mark.pdf
+@pytest.mark.poppler
 def test_it_renders_the_pdf_with_the_same_numbers(
     example: None, client: Client, role_user: RoleUser, tmp_path: Path
 ) -> None:
@@ -331,6 +333,8 @@ def test_it_renders_the_workbook_with_the_same_numbers_as_numbers(
         assert channels[channel][6].value == pytest.approx(row["won_amount"]), channel
 
 
+@pytest.mark.pdf
+@pytest.mark.poppler
 def test_it_renders_an_empty_quarter_in_every_format(
     client: Client, role_user: RoleUser, tmp_path: Path
 ) -> None:
