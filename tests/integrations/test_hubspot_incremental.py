@@ -193,15 +193,20 @@ def test_an_oauth_token_expiring_mid_run_is_refreshed(tmp_path: Path) -> None:
     oauth = ("client-1", "secret-1", "refresh-1")
     with HubSpotContractServer(token="unused", oauth=oauth) as hs:
         _seed(hs)
-        hs.faults = [Fault(r"/objects/deals$", "expired", skip=0)]
+        hs.faults = [
+            Fault(r"/objects/deals$", "expired"),
+            Fault(r"/objects/contacts$", "429"),
+            Fault(r"/associations/", "503"),
+        ]
         credentials = dict(zip(("client_id", "client_secret", "refresh_token"), oauth, strict=True))
         add_connection("oauth", "hubspot", credentials, base_url=hs.base_url)
         summary = _sync("oauth")
         assert summary["status"] == "succeeded"
         assert [path for _, path, _ in hs.requests].count("/oauth/v1/token") == 2
-        assert hs.faults[0].times == 0
+        assert all(fault.times == 0 for fault in hs.faults)
         synced = _kpis()
     assert synced["kpis"]["won_amount"] == 1200000
+    assert synced == _as_csv(tmp_path, PERSONS_CSV, OPPORTUNITIES_CSV)
 
 
 def test_a_full_resync_with_nothing_changed_changes_nothing_and_finds_hard_deletes(
