@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "csp",
     "funnel",
     "integrations",
+    "qualification",
     "kpi_dashboard",
     "accounts",
     "dashboard",
