@@ -25,7 +25,6 @@ from funnel.models import (
     Activity,
     Opportunity,
     Person,
-    QualificationSetting,
     Source,
     SourcePerson,
     StageEntry,
@@ -456,10 +455,14 @@ def _merge_orphans(moves: dict[int, int]) -> dict[int, int]:
 
 
 def stage_bases() -> dict[str, str]:
-    """The basis (source or rules) of each qualified stage, as the ops admin chose it."""
-    bases = {Stage.MQL.value: "source", Stage.SQL.value: "source"}
-    bases.update(QualificationSetting.objects.values_list("stage", "mode"))
-    return bases
+    """The basis of each qualified stage's date on the person: the sources' entries.
+
+    Rules mode (kpi-spec 2b) does not rewrite these dates: the dates under an agreed
+    criteria version are the qualification module's, chosen for each `as_of` by the
+    version in effect then; with no version in effect the source dates stand. (Taking
+    "rules" entries here, which nothing writes, cleared mql_at person by person as imports
+    touched them; the bulk path never did, so two imports of one file disagreed.)"""
+    return {Stage.MQL.value: QualificationMode.SOURCE, Stage.SQL.value: QualificationMode.SOURCE}
 
 
 def refresh_persons(person_ids: Iterable[int]) -> None:
