@@ -39,7 +39,11 @@ from funnel.models import (
 )
 from integrations.connections import add_connection
 from integrations.models import Connection, CsvUpload, SyncRun
+from qualification import services
+from qualification.criteria import parse_criteria_text
+from qualification.models import CriteriaVersion
 from reports.pdf import pdf_missing
+from tests.qualification.test_criteria import SPEC_EXAMPLE
 
 RoleUser = Callable[[str], User]
 
@@ -56,7 +60,7 @@ UPLOAD_ROLES = frozenset({MARKETING, OPS_ADMIN})
 UPLOADER = frozenset({OPS_ADMIN})
 # Apps whose models the ops admins manage (connections, criteria, targets, overrides); the
 # rest of the admin (users, groups, API tokens) is the superuser's.
-OPS_ADMIN_APPS = frozenset({"funnel", "integrations", "axes"})
+OPS_ADMIN_APPS = frozenset({"funnel", "integrations", "qualification", "axes"})
 # History rows are written by ingest only: nobody adds them by hand.
 # Rows no one adds by hand: histories, and django-axes' record of login attempts.
 READ_ONLY_HISTORY = frozenset(
@@ -286,6 +290,8 @@ def _one_of_each_admin_model(users: dict[str, User]) -> None:
     if not Connection.objects.exists():
         add_connection("hs-matrix", "hubspot", {"token": "pat-test"})
     Token.objects.get_or_create(user=users[SUPERUSER])
+    if not CriteriaVersion.objects.exists():
+        services.propose(parse_criteria_text(SPEC_EXAMPLE), users[OPS_ADMIN], "matrix")
     attempt = {"username": "someone", "ip_address": "203.0.113.9", "user_agent": "test"}
     AccessAttempt.objects.get_or_create(**attempt, defaults={"failures_since_start": 1})
     AccessLog.objects.get_or_create(**attempt)
