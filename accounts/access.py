@@ -34,6 +34,8 @@ RECORD_ROLES = frozenset({MARKETING, SALES, OPS_ADMIN})
 CONNECTION_ROLES = frozenset({MARKETING, SALES, OPS_ADMIN})  # see the sync page
 ADMIN_ROLES = frozenset({OPS_ADMIN})  # and run syncs from it
 UPLOAD_ROLES = frozenset({MARKETING, OPS_ADMIN})  # the CSV upload page
+INBOX_ROLES = frozenset({SALES, OPS_ADMIN})  # see the MQL inbox
+FEEDBACK_ROLES = frozenset({SALES})  # and accept or reject MQLs from it
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 

@@ -21,6 +21,7 @@ class SourceKind(models.TextChoices):
     MA = "ma", _("Marketing automation")
     SFA = "sfa", _("Sales force automation")
     CSV = "csv", _("CSV files")
+    FEEDBACK = "feedback", _("Sales feedback (KPI Bridge)")
 
 
 class OpportunityStatus(models.TextChoices):

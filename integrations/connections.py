@@ -12,6 +12,7 @@ from django.db import transaction
 
 from funnel import ingest
 from funnel.choices import SourceKind
+from funnel.ingest.lookups import ReservedSource, check_source_name
 from integrations import secrets
 from integrations.models import HTTP_URL, SECRET_NAMES, Connection, Vendor
 
@@ -81,6 +82,10 @@ def add_connection(
     name = name.strip()
     if not name:
         raise ConnectionProblem("NAME: a connection needs a name (its source name)")
+    try:
+        check_source_name(name)
+    except ReservedSource as exc:
+        raise ConnectionProblem(f"NAME: {exc}") from None
     if Connection.objects.filter(name=name).exists():
         raise ConnectionProblem(f"a connection named '{name}' exists already")
     base_url = base_url or needs.base_url

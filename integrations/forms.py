@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from funnel.csv_import.formats import KINDS
+from funnel.ingest.lookups import ReservedSource, check_source_name
 from funnel.models import Source
 from integrations.uploads import safe_name
 
@@ -57,6 +58,10 @@ class UploadForm(forms.Form):
 
     def clean_source(self) -> str:
         source = str(self.cleaned_data["source"]).strip()
+        try:
+            check_source_name(source)
+        except ReservedSource as exc:
+            raise forms.ValidationError(str(exc)) from None
         if "\x00" in source:
             raise forms.ValidationError(_("The source name holds a character that is not allowed."))
         return source

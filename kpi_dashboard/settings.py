@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "funnel",
     "integrations",
     "qualification",
+    "feedback",
     "kpi_dashboard",
     "accounts",
     "dashboard",

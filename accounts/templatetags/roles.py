@@ -19,6 +19,7 @@ AREA_ROLES: dict[str, frozenset[str]] = {
     "reports": access.REPORT_ROLES,
     "records": access.RECORD_ROLES,
     "connections": access.CONNECTION_ROLES,
+    "inbox": access.INBOX_ROLES,
     "admin": access.ADMIN_ROLES,
 }
 

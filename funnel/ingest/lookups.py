@@ -4,11 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from funnel.choices import DEFAULT_SALES_CHANNEL_KEYS
+from funnel.choices import DEFAULT_SALES_CHANNEL_KEYS, SourceKind
 from funnel.models import Account, Campaign, Channel, Source
+
+FEEDBACK_SOURCE = "sales-feedback"  # the product's own source: sales' decisions on MQLs
+
+
+class ReservedSource(ValueError):
+    """A source name the product keeps for itself."""
+
+
+def check_source_name(name: str) -> None:
+    if name.strip() == FEEDBACK_SOURCE:
+        raise ReservedSource(
+            f"'{FEEDBACK_SOURCE}' holds the sales feedback recorded in KPI Bridge: "
+            "use another source name"
+        )
 
 
 def get_or_create_source(name: str, kind: str) -> Source:
+    if kind != SourceKind.FEEDBACK:
+        check_source_name(name)
     source, _ = Source.objects.get_or_create(name=name, defaults={"kind": kind})
     return source
 

@@ -56,11 +56,12 @@ EVERY_ROLE = frozenset({MARKETING, SALES, EXECUTIVE, OPS_ADMIN})
 RECORD_ROLES = frozenset({MARKETING, SALES, OPS_ADMIN})
 CONNECTION_ROLES = frozenset({MARKETING, SALES, OPS_ADMIN})
 UPLOAD_ROLES = frozenset({MARKETING, OPS_ADMIN})
+INBOX_ROLES = frozenset({SALES, OPS_ADMIN})
 # An upload is its uploader's (the fixture's is the ops admin's) and any ops admin's.
 UPLOADER = frozenset({OPS_ADMIN})
 # Apps whose models the ops admins manage (connections, criteria, targets, overrides); the
 # rest of the admin (users, groups, API tokens) is the superuser's.
-OPS_ADMIN_APPS = frozenset({"funnel", "integrations", "qualification", "axes"})
+OPS_ADMIN_APPS = frozenset({"funnel", "integrations", "qualification", "feedback", "axes"})
 # History rows are written by ingest only: nobody adds them by hand.
 # Rows no one adds by hand: histories, and django-axes' record of login attempts.
 READ_ONLY_HISTORY = frozenset(
@@ -156,6 +157,8 @@ EXPECTED: dict[str, Rule] = {
     "integrations:upload_problems": Page(UPLOADER),
     "integrations:run": Page(CONNECTION_ROLES),
     "integrations:run_problems": Page(CONNECTION_ROLES),
+    "feedback:inbox": Page(INBOX_ROLES),
+    "feedback:decide": PostOnly(),
     "api-kpis": Api(EVERY_ROLE),
     "api-schema": Api(EVERY_ROLE),
 }

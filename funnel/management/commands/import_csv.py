@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from funnel.csv_import.formats import KINDS
 from funnel.csv_import.importer import import_csv_files
+from funnel.ingest.lookups import ReservedSource, check_source_name
 from integrations.services import queue_csv_import
 
 
@@ -33,6 +34,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            check_source_name(options["source"])
+        except ReservedSource as exc:
+            raise CommandError(f"--source: {exc}") from None
         for path in options["paths"]:
             if not path.exists():
                 raise CommandError(f"{path}: no such file or directory")

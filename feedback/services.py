@@ -1,0 +1,53 @@
+"""Sales' decisions on MQLs: the stage dates through the ingest's feedback source, the
+history (author, time, reason, comment) here, in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from feedback.models import Feedback
+from funnel.choices import DisqualifyReason
+from funnel.ingest.feedback import record_acceptance, record_rejection
+from funnel.models import Person
+
+
+class FeedbackRefused(ValueError):
+    """The decision cannot be recorded: the message says why."""
+
+
+def decide(
+    person_ids: Iterable[int], user: Any, decision: str, reason: str = "", comment: str = ""
+) -> int:
+    """Accept or reject these MQLs now; returns how many were recorded."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        raise FeedbackRefused("choose at least one MQL")
+    if decision not in Feedback.Decision.values:
+        raise FeedbackRefused(f"decision: one of {', '.join(Feedback.Decision.values)}")
+    if decision == Feedback.Decision.REJECT and reason not in DisqualifyReason.values:
+        raise FeedbackRefused("a rejection needs a reason")
+    if decision == Feedback.Decision.ACCEPT:
+        reason = ""
+    now = timezone.now()
+    with transaction.atomic():
+        persons = list(Person.objects.select_for_update().filter(pk__in=ids, mql_at__isnull=False))
+        if len(persons) != len(ids):
+            raise FeedbackRefused("some of the chosen persons are not MQLs (any more)")
+        for person in persons:
+            if decision == Feedback.Decision.ACCEPT:
+                record_acceptance(person, now)
+            else:
+                record_rejection(person, now, reason, comment)
+            Feedback.objects.create(
+                person=person,
+                decision=decision,
+                reason=reason,
+                comment=comment.strip(),
+                author=user,
+                decided_at=now,
+            )
+    return len(persons)

@@ -1,0 +1,12 @@
+"""/feedback/: the MQL inbox, and sales' decisions from it."""
+
+from django.urls import path
+
+from feedback import views
+
+app_name = "feedback"
+
+urlpatterns = [
+    path("inbox/", views.inbox, name="inbox"),
+    path("decide/", views.decide, name="decide"),
+]

@@ -1,0 +1,74 @@
+"""The MQL inbox (sales; ops admins look): the MQLs waiting for follow-up, oldest deadline
+first, accepted or rejected with a reason, one or many at once (POST, CSRF)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.access import FEEDBACK_ROLES, INBOX_ROLES, has_role, role_required
+from feedback.selectors import waiting_mqls, with_deadlines
+from feedback.services import FeedbackRefused
+from feedback.services import decide as decide_service
+from funnel.choices import DisqualifyReason
+from funnel.models import Channel
+
+PER_PAGE = 50
+
+
+@require_GET
+@role_required(INBOX_ROLES)
+def inbox(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    channel = request.GET.get("channel", "")
+    if "\x00" in channel or len(channel) > 100:
+        channel = ""
+    paginator = Paginator(waiting_mqls(now, channel), PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "rows": with_deadlines(list(page.object_list), now),
+        "total": paginator.count,
+        "channels": Channel.objects.order_by("key"),
+        "channel": channel,
+        "reasons": DisqualifyReason.choices,
+        "may_decide": has_role(request.user, FEEDBACK_ROLES),
+    }
+    return render(request, "feedback/inbox.html", context)
+
+
+@require_POST
+@role_required(FEEDBACK_ROLES)
+def decide(request: HttpRequest) -> HttpResponse:
+    try:
+        ids = [int(value) for value in request.POST.getlist("person")]
+    except ValueError:
+        ids = []
+    decision = request.POST.get("decision", "")
+    try:
+        count = decide_service(
+            ids,
+            request.user,
+            decision,
+            reason=request.POST.get("reason", ""),
+            comment=request.POST.get("comment", "")[:2000],
+        )
+    except FeedbackRefused as exc:
+        messages.error(request, _("Nothing was recorded: %(why)s.") % {"why": exc})
+    else:
+        if decision == "accept":
+            text = ngettext("%(count)d MQL accepted.", "%(count)d MQLs accepted.", count)
+        else:
+            text = ngettext("%(count)d MQL rejected.", "%(count)d MQLs rejected.", count)
+        messages.success(request, text % {"count": count})
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return redirect(back)
+    return redirect("feedback:inbox")

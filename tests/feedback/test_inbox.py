@@ -1,0 +1,169 @@
+"""The MQL inbox and sales' decisions (kpi-spec section 2b, feedback): an acceptance is an
+SQL entry of the product's own source at that moment, a rejection its disqualification
+with a reason; both count in the KPIs like any source, survive re-imports of the other
+sources, and are recorded with author and time. Roles, CSRF and bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import Client
+from django.utils import timezone
+
+from feedback.models import Feedback
+from feedback.selectors import waiting_mqls
+from funnel.models import Person, SourcePerson
+from tests.funnel.factories import snapshot
+
+pytestmark = pytest.mark.django_db
+RoleUser = Callable[[str], User]
+NOW_QUARTER = "FY2026Q3"  # holds today (2026-12-05) on the April fiscal year
+
+
+def _import(example_dir: Path) -> None:
+    for name in ("ma", "sfa"):
+        call_command("import_csv", str(example_dir / "data" / name), source=name, stdout=StringIO())
+
+
+def _waiting() -> list[Person]:
+    return list(waiting_mqls(timezone.now()))
+
+
+def _post(client: Client, **data: object) -> object:
+    return client.post("/feedback/decide/", data, HTTP_ACCEPT_LANGUAGE="en")
+
+
+def test_the_inbox_lists_waiting_mqls_oldest_first(
+    client: Client, role_user: RoleUser, example_dir: Path
+) -> None:
+    _import(example_dir)
+    waiting = _waiting()
+    assert waiting and all(
+        p.mql_at and not (p.sql_at or p.opportunity_at or p.won_at or p.disqualified_at)
+        for p in waiting
+    )
+    assert [p.mql_at for p in waiting] == sorted(p.mql_at for p in waiting)  # type: ignore[type-var]
+    client.force_login(role_user("sales"))
+    page = client.get("/feedback/inbox/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f'data-person="{waiting[0].pk}"' in page and "overdue" in page
+    assert 'data-action="accept"' in page
+
+
+def test_accepting_is_an_sql_of_its_own_source_and_counts(
+    client: Client, role_user: RoleUser, example_dir: Path
+) -> None:
+    _import(example_dir)
+    first, second = _waiting()[:2]
+    before = snapshot(NOW_QUARTER, as_of=timezone.now() + dt.timedelta(minutes=1))["kpis"]
+    client.force_login(role_user("sales"))
+    started = timezone.now()
+    response = _post(client, person=[first.pk, second.pk], decision="accept")
+    assert response.status_code == 302  # type: ignore[attr-defined]
+    for person in (first, second):
+        person.refresh_from_db()
+        assert person.sql_at is not None and person.sql_at >= started
+    after = snapshot(NOW_QUARTER, as_of=timezone.now() + dt.timedelta(minutes=1))["kpis"]
+    assert after["sqls"] == before["sqls"] + 2
+    assert first.pk not in {p.pk for p in _waiting()}
+    entries = Feedback.objects.filter(person=first)
+    assert [(f.decision, f.author.username) for f in entries] == [("accept", "sales-user")]
+    assert SourcePerson.objects.filter(source__name="sales-feedback", person=first).count() == 1
+
+    _import(example_dir)  # the MA and SFA again: the feedback stays
+    first.refresh_from_db()
+    assert first.sql_at is not None and first.sql_at >= started
+
+
+def test_rejecting_needs_a_reason_and_disqualifies(
+    client: Client, role_user: RoleUser, example_dir: Path
+) -> None:
+    _import(example_dir)
+    person = _waiting()[0]
+    client.force_login(role_user("sales"))
+    response = _post(client, person=[person.pk], decision="reject", reason="")
+    assert response.status_code == 302  # type: ignore[attr-defined]
+    person.refresh_from_db()
+    assert person.disqualified_at is None and not Feedback.objects.exists()
+    page = client.get("/feedback/inbox/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Nothing was recorded: a rejection needs a reason." in page
+    _post(client, person=[person.pk], decision="reject", reason="no_budget", comment="来期予算")
+    person.refresh_from_db()
+    assert person.disqualified_at is not None and person.disqualify_reason == "no_budget"
+    (feedback,) = Feedback.objects.all()
+    assert (feedback.reason, feedback.comment) == ("no_budget", "来期予算")
+    assert person.pk not in {p.pk for p in _waiting()}
+
+
+@pytest.mark.parametrize(
+    ("role", "inbox", "decide"),
+    [
+        ("sales", 200, 302),
+        ("ops_admin", 200, 403),
+        ("marketing", 403, 403),
+        ("executive", 403, 403),
+    ],
+)
+def test_sales_decide_ops_admins_look_and_the_others_do_not(
+    client: Client, role_user: RoleUser, example_dir: Path, role: str, inbox: int, decide: int
+) -> None:
+    _import(example_dir)
+    person = _waiting()[0]
+    client.force_login(role_user(role))
+    page = client.get("/feedback/inbox/")
+    assert page.status_code == inbox
+    if inbox == 200:
+        assert ('data-action="accept"' in page.content.decode()) == (role == "sales")
+    assert _post(client, person=[person.pk], decision="accept").status_code == decide  # type: ignore[attr-defined]
+    assert Feedback.objects.count() == (1 if decide == 302 else 0)
+
+
+def test_csrf_is_required_and_next_stays_on_this_site(
+    role_user: RoleUser, example_dir: Path
+) -> None:
+    _import(example_dir)
+    person = _waiting()[0]
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(role_user("sales"))
+    assert (
+        strict.post("/feedback/decide/", {"person": person.pk, "decision": "accept"}).status_code
+        == 403
+    )
+    client = Client()
+    client.force_login(User.objects.get(username="sales-user"))
+    response = client.post(
+        "/feedback/decide/",
+        {"person": person.pk, "decision": "accept", "next": "https://evil.example/"},
+    )
+    assert response["Location"] == "/feedback/inbox/"
+
+
+def test_bad_choices_record_nothing(client: Client, role_user: RoleUser, example_dir: Path) -> None:
+    _import(example_dir)
+    client.force_login(role_user("sales"))
+    lead_only = Person.objects.filter(mql_at__isnull=True).first()
+    assert lead_only is not None
+    for data in (
+        {"person": ["x"], "decision": "accept"},
+        {"person": [], "decision": "accept"},
+        {"person": [lead_only.pk], "decision": "accept"},
+        {"person": [_waiting()[0].pk], "decision": "maybe"},
+        {"person": [_waiting()[0].pk], "decision": "reject", "reason": "rude"},
+    ):
+        assert _post(client, **data).status_code == 302  # type: ignore[attr-defined]
+    assert not Feedback.objects.exists()
+    assert not SourcePerson.objects.filter(source__name="sales-feedback").exists()
+
+
+def test_the_feedback_source_name_is_the_products_own(example_dir: Path) -> None:
+    with pytest.raises(CommandError, match="'sales-feedback' holds the sales feedback"):
+        call_command(
+            "import_csv", str(example_dir / "data" / "ma"), source="sales-feedback",
+            stdout=StringIO(),
+        )  # fmt: skip
