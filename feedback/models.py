@@ -23,9 +23,7 @@ class Feedback(models.Model):
         _("reason"), max_length=30, blank=True, choices=DisqualifyReason.choices
     )
     comment = models.TextField(_("comment"), blank=True)
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(_("decided at"))
 
     class Meta:
