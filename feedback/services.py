@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from feedback.models import Feedback
 from funnel.choices import DisqualifyReason
@@ -25,18 +26,18 @@ def decide(
     """Accept or reject these MQLs now; returns how many were recorded."""
     ids = sorted(set(person_ids))
     if not ids:
-        raise FeedbackRefused("choose at least one MQL")
+        raise FeedbackRefused(_("choose at least one MQL"))
     if decision not in Feedback.Decision.values:
-        raise FeedbackRefused(f"decision: one of {', '.join(Feedback.Decision.values)}")
+        raise FeedbackRefused(_("accept or reject"))
     if decision == Feedback.Decision.REJECT and reason not in DisqualifyReason.values:
-        raise FeedbackRefused("a rejection needs a reason")
+        raise FeedbackRefused(_("a rejection needs a reason"))
     if decision == Feedback.Decision.ACCEPT:
         reason = ""
     now = timezone.now()
     with transaction.atomic():
         persons = list(Person.objects.select_for_update().filter(pk__in=ids, mql_at__isnull=False))
         if len(persons) != len(ids):
-            raise FeedbackRefused("some of the chosen persons are not MQLs (any more)")
+            raise FeedbackRefused(_("some of the chosen persons are not MQLs (any more)"))
         for person in persons:
             if decision == Feedback.Decision.ACCEPT:
                 record_acceptance(person, now)
