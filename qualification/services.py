@@ -93,7 +93,8 @@ def reject(version: CriteriaVersion, user: Any, comment: str) -> CriteriaVersion
 def _open_draft(version: CriteriaVersion, user: Any) -> CriteriaVersion:
     locked = CriteriaVersion.objects.select_for_update().get(pk=version.pk)
     if locked.status != CriteriaVersion.Status.DRAFT:
-        raise AgreementRefused(f"this version is {locked.get_status_display().lower()} already")
+        state = {"in_effect": "in effect", "rejected": "rejected"}.get(locked.status, "decided")
+        raise AgreementRefused(f"this version is {state} already")
     if locked.proposed_by_id is not None and locked.proposed_by_id == user.pk:
         raise AgreementRefused("the proposer cannot decide on their own draft")
     if locked.decisions.filter(user=user).exists():

@@ -9,6 +9,8 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
+from feedback.models import Feedback
+from funnel.choices import DisqualifyReason
 from funnel.metrics.filters import opportunity_channel_key
 from funnel.models import Activity, Opportunity, OpportunityChange, Person, StageEntry
 from records.lists import origin_expression
@@ -58,6 +60,15 @@ def person_page(person: Person) -> dict[str, Any]:
         ],
         "activity_count": activity_count,
         "timeline_limit": TIMELINE_LIMIT,
+        "feedback": Feedback.objects.filter(person=person)
+        .select_related("author")
+        .order_by("decided_at", "pk"),
+        "waiting_mql": bool(
+            person.mql_at
+            and not (person.sql_at or person.opportunity_at or person.won_at)
+            and not person.disqualified_at
+        ),
+        "reasons": DisqualifyReason.choices,
     }
 
 

@@ -13,7 +13,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
-from accounts.access import RECORD_ROLES, role_required
+from accounts.access import FEEDBACK_ROLES, RECORD_ROLES, has_role, role_required
 from dashboard.presenters import filter_options
 from dashboard.questions import BadQuestion, KpiQuestion, kpi_question
 from dashboard.selectors import filter_choices
@@ -125,6 +125,7 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
     except BadQuestion as exc:
         return _bad_request(request, template, str(exc))
     context = person_page(get_object_or_404(persons_with_related(), pk=person_id))
+    context["may_decide"] = has_role(request.user, FEEDBACK_ROLES)
     return render(request, template, {**context, "question": question, **_links(request)})
 
 

@@ -167,3 +167,26 @@ def test_the_feedback_source_name_is_the_products_own(example_dir: Path) -> None
             "import_csv", str(example_dir / "data" / "ma"), source="sales-feedback",
             stdout=StringIO(),
         )  # fmt: skip
+
+
+def test_the_person_page_shows_the_feedback_and_takes_a_decision(
+    client: Client, role_user: RoleUser, example_dir: Path
+) -> None:
+    _import(example_dir)
+    person = _waiting()[0]
+    client.force_login(role_user("sales"))
+    url = f"/records/persons/{person.pk}/"
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "No feedback from sales yet." in page and 'data-action="reject"' in page
+    response = client.post(
+        "/feedback/decide/",
+        {"person": person.pk, "decision": "reject", "reason": "competitor", "comment": "<b>x</b>",
+         "next": url},
+    )  # fmt: skip
+    assert response["Location"] == url
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "sales-user" in page and "Competitor" in page and "&lt;b&gt;x&lt;/b&gt;" in page
+    assert 'data-action="reject"' not in page  # handled: no longer waiting
+    client.force_login(role_user("marketing"))
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Competitor" in page and 'action="/feedback/decide/"' not in page
