@@ -1,17 +1,20 @@
 """The MQL inbox: MQLs no one has followed up yet, the oldest deadline first (kpi-spec
-section 3's SLA: the end of the N-th business day after the MQL's local date)."""
+section 3's SLA: the end of the N-th business day after the MQL's local date); and what
+marketing reads of sales' decisions: by channel, campaign and month, with reasons."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import QuerySet
 
+from feedback.models import Feedback
 from funnel.business_days import BusinessCalendar
 from funnel.models import Person
-from funnel.periods import local_date, local_midnight
+from funnel.periods import Period, local_date, local_midnight
 
 
 @dataclass(frozen=True)
@@ -37,16 +40,95 @@ def waiting_mqls(as_of: dt.datetime, channel: str = "") -> QuerySet[Person]:
 
 
 def with_deadlines(persons: list[Person], as_of: dt.datetime) -> list[WaitingMql]:
-    if not persons:
-        return []
-    days = [local_date(p.mql_at) for p in persons if p.mql_at is not None]
-    calendar = BusinessCalendar(min(days).year, max(days).year + 1)
-    found = []
-    for person in persons:
-        assert person.mql_at is not None
-        due = calendar.nth_business_day_after(
-            local_date(person.mql_at), settings.MQL_SLA_BUSINESS_DAYS
+    moments = [person.mql_at for person in persons if person.mql_at is not None]
+    return [
+        WaitingMql(person, deadline, deadline <= as_of)
+        for person, deadline in zip(persons, with_deadline_moments(moments), strict=True)
+    ]
+
+
+@dataclass(frozen=True)
+class FeedbackRow:
+    """Sales' decisions on one channel's (or campaign's) MQLs within a period."""
+
+    key: str
+    accepted: int
+    rejected: int
+    reasons: dict[str, int]
+
+    @property
+    def decided(self) -> int:
+        return self.accepted + self.rejected
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        return self.accepted / self.decided if self.decided else None
+
+
+@dataclass(frozen=True)
+class FeedbackSummary:
+    by_channel: list[FeedbackRow]
+    by_campaign: list[FeedbackRow]
+    by_month: list[FeedbackRow]  # key: YYYY-MM of the decision, company time
+    overdue: int  # MQLs waiting past their deadline at as_of
+    waiting: int
+
+
+def feedback_summary(period: Period, as_of: dt.datetime) -> FeedbackSummary:
+    """Decisions made in the period (up to as_of), by the MQL's first-touch channel and
+    campaign and by month; and the inbox's state at as_of."""
+    decisions = Feedback.objects.filter(
+        decided_at__gte=period.start_at, decided_at__lt=min(period.end_at, as_of)
+    ).values_list(
+        "person__channel__key", "person__campaign__key", "decided_at", "decision", "reason"
+    )
+    by_channel: dict[str, Counter[str]] = defaultdict(Counter)
+    by_campaign: dict[str, Counter[str]] = defaultdict(Counter)
+    by_month: dict[str, Counter[str]] = defaultdict(Counter)
+    for channel, campaign, decided_at, decision, reason in decisions:
+        tally = reason if decision == Feedback.Decision.REJECT else ACCEPTED
+        by_channel[channel or ""][tally] += 1
+        by_campaign[campaign or ""][tally] += 1
+        by_month[local_date(decided_at).strftime("%Y-%m")][tally] += 1
+    waiting = [m for m in waiting_mqls(as_of).values_list("mql_at", flat=True) if m is not None]
+    overdue = sum(1 for deadline in with_deadline_moments(waiting) if deadline <= as_of)
+    return FeedbackSummary(
+        by_channel=_rows(by_channel, by_total=True),
+        by_campaign=_rows(by_campaign, by_total=True),
+        by_month=_rows(by_month, by_total=False),
+        overdue=overdue,
+        waiting=len(waiting),
+    )
+
+
+ACCEPTED = "__accepted__"
+
+
+def _rows(tallies: dict[str, Counter[str]], by_total: bool) -> list[FeedbackRow]:
+    rows = [
+        FeedbackRow(
+            key=key,
+            accepted=counts[ACCEPTED],
+            rejected=sum(n for reason, n in counts.items() if reason != ACCEPTED),
+            reasons={reason: n for reason, n in counts.items() if reason != ACCEPTED},
         )
-        deadline = local_midnight(due + dt.timedelta(days=1))
-        found.append(WaitingMql(person, deadline, deadline <= as_of))
-    return found
+        for key, counts in tallies.items()
+    ]
+    if by_total:
+        return sorted(rows, key=lambda row: (-row.decided, row.key))
+    return sorted(rows, key=lambda row: row.key)
+
+
+def with_deadline_moments(mql_moments: list[dt.datetime]) -> list[dt.datetime]:
+    """The SLA deadline of each MQL moment (the inbox's rule)."""
+    if not mql_moments:
+        return []
+    days = [local_date(moment) for moment in mql_moments]
+    calendar = BusinessCalendar(min(days).year, max(days).year + 1)
+    return [
+        local_midnight(
+            calendar.nth_business_day_after(day, settings.MQL_SLA_BUSINESS_DAYS)
+            + dt.timedelta(days=1)
+        )
+        for day in days
+    ]

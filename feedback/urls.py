@@ -7,6 +7,7 @@ from feedback import views
 app_name = "feedback"
 
 urlpatterns = [
+    path("", views.summary, name="summary"),
     path("inbox/", views.inbox, name="inbox"),
     path("decide/", views.decide, name="decide"),
 ]

@@ -13,12 +13,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.access import FEEDBACK_ROLES, INBOX_ROLES, has_role, role_required
-from feedback.selectors import waiting_mqls, with_deadlines
+from accounts.access import (
+    DASHBOARD_ROLES,
+    FEEDBACK_ROLES,
+    INBOX_ROLES,
+    has_role,
+    role_required,
+)
+from feedback.selectors import FeedbackRow, feedback_summary, waiting_mqls, with_deadlines
 from feedback.services import FeedbackRefused
 from feedback.services import decide as decide_service
 from funnel.choices import DisqualifyReason
+from funnel.metrics.formatting import Kind, format_figure
 from funnel.models import Channel
+from funnel.periods import PeriodError, current_quarter, parse_period
 
 PER_PAGE = 50
 
@@ -72,3 +80,48 @@ def decide(request: HttpRequest) -> HttpResponse:
     if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         return redirect(back)
     return redirect("feedback:inbox")
+
+
+@require_GET
+@role_required(DASHBOARD_ROLES)
+def summary(request: HttpRequest) -> HttpResponse:
+    """What sales said of marketing's MQLs in a period: by channel, campaign and month."""
+    now = timezone.now()
+    name = request.GET.get("period", "")
+    try:
+        period = parse_period(name) if name else current_quarter(now)
+    except PeriodError as exc:
+        return render(
+            request, "feedback/summary.html", {"error": str(exc), "period_name": name}, status=400
+        )
+    result = feedback_summary(period, now)
+    reasons = [
+        (value, label)
+        for value, label in DisqualifyReason.choices
+        if any(value in row.reasons for row in result.by_channel)
+    ]
+
+    def rows(found: list[FeedbackRow]) -> list[dict[str, object]]:
+        return [
+            {
+                "key": row.key,
+                "decided": row.decided,
+                "accepted": row.accepted,
+                "rejected": row.rejected,
+                "rate": format_figure(row.acceptance_rate, Kind.RATE),
+                "reasons": [row.reasons.get(value, 0) for value, _label in reasons],
+            }
+            for row in found
+        ]
+
+    context = {
+        "period": period,
+        "period_name": period.name,
+        "summary": result,
+        "reasons": reasons,
+        "channels": rows(result.by_channel),
+        "campaigns": rows(result.by_campaign[:20]),
+        "months": rows(result.by_month),
+        "may_open_inbox": has_role(request.user, INBOX_ROLES),
+    }
+    return render(request, "feedback/summary.html", context)

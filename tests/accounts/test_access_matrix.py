@@ -157,6 +157,7 @@ EXPECTED: dict[str, Rule] = {
     "integrations:upload_problems": Page(UPLOADER),
     "integrations:run": Page(CONNECTION_ROLES),
     "integrations:run_problems": Page(CONNECTION_ROLES),
+    "feedback:summary": Page(EVERY_ROLE),
     "feedback:inbox": Page(INBOX_ROLES),
     "feedback:decide": PostOnly(),
     "api-kpis": Api(EVERY_ROLE),

@@ -190,3 +190,41 @@ def test_the_person_page_shows_the_feedback_and_takes_a_decision(
     client.force_login(role_user("marketing"))
     page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Competitor" in page and 'action="/feedback/decide/"' not in page
+
+
+def test_marketing_reads_the_decisions_by_channel_campaign_and_month(
+    client: Client, role_user: RoleUser, example_dir: Path
+) -> None:
+    _import(example_dir)
+    waiting = _waiting()
+    sales = role_user("sales")
+    from feedback.services import decide
+
+    decide([p.pk for p in waiting[:3]], sales, "reject", reason="no_budget")
+    decide([waiting[3].pk], sales, "reject", reason="wrong_target")
+    decide([p.pk for p in waiting[4:6]], sales, "accept")
+    expected: dict[str, list[int]] = {}
+    for index, person in enumerate(waiting[:6]):
+        key = person.channel.key if person.channel else ""
+        counts = expected.setdefault(key, [0, 0])
+        counts[0 if index >= 4 else 1] += 1  # [accepted, rejected]
+    client.force_login(role_user("marketing"))
+    page = client.get("/feedback/", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "No budget" in html and "Wrong target" in html
+    from feedback.selectors import feedback_summary
+    from funnel.periods import current_quarter
+
+    summary = feedback_summary(current_quarter(), timezone.now() + dt.timedelta(seconds=1))
+    assert {r.key: [r.accepted, r.rejected] for r in summary.by_channel} == expected
+    assert sum(r.reasons.get("no_budget", 0) for r in summary.by_channel) == 3
+    assert [(r.key, r.decided) for r in summary.by_month] == [
+        (timezone.localtime().strftime("%Y-%m"), 6)
+    ]
+    assert summary.waiting == len(waiting) - 6
+    assert 0 < summary.overdue <= summary.waiting
+    rate = next(r for r in summary.by_channel if r.accepted).acceptance_rate
+    assert rate is not None and 0 < rate <= 1
+    bad = client.get("/feedback/?period=FY20XXQ9", HTTP_ACCEPT_LANGUAGE="en")
+    assert bad.status_code == 400 and "FY20XXQ9" in bad.content.decode()
