@@ -56,3 +56,9 @@ def test_sales_work_through_the_inbox(
     assert Feedback.objects.filter(decision="accept", person=waiting[2]).exists()
     tab.goto(f"/records/persons/{waiting[0].pk}/")
     assert "予算なし" in page.locator("section[data-feedback]").inner_text()
+    tab.goto("/feedback/")
+    assert page.locator("table[data-table=channel] tbody tr").count() >= 1
+    assert page.locator("[data-field=waiting]").inner_text() == str(
+        waiting_mqls(timezone.now()).count()
+    )
+    tab.screenshot(f"feedback-summary-{locale}-{width}")
