@@ -186,6 +186,15 @@ class CsvUpload(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Check(models.TextChoices):
+        PENDING = "pending", _("Being checked")
+        DONE = "done", _("Checked")
+        FAILED = "failed", _("Could not be checked")
+
+    # The dry run runs as a task (a big file takes longer than a request may).
+    check_status = models.CharField(max_length=10, choices=Check.choices, default=Check.PENDING)
+    check_error = models.TextField(blank=True)
     preview = models.JSONField(_("preview"), default=list)  # the dry run's file reports
     run = models.OneToOneField(
         SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="upload"

@@ -47,3 +47,11 @@ def sync_due_connections_task() -> int:
     for connection in due:
         queue_sync(connection)
     return len(due)
+
+
+@app.task(acks_late=True, reject_on_worker_lost=True)
+def preview_upload_task(upload_id: int) -> str:
+    """The dry run of uploaded files; it writes nothing, so running it again is safe."""
+    from integrations.uploads import check_upload
+
+    return str(check_upload(upload_id).check_status)

@@ -34,6 +34,10 @@ _ROW_PROBLEM = re.compile(r"^(?P<file>.+?), row (?P<row>\d+)(?:, column (?P<colu
 _FILE_PROBLEM = re.compile(r"^(?P<file>[^:]+?\.csv): ", re.IGNORECASE)
 
 
+class UploadNotReady(ValueError):
+    """The upload cannot be imported yet (its check has not finished, or failed)."""
+
+
 @dataclass(frozen=True)
 class Problem:
     file: str
@@ -55,7 +59,9 @@ def safe_name(name: str) -> str:
 def save_upload(
     user: Any, source_name: str, file_kind: str, files: Sequence[UploadedFile]
 ) -> CsvUpload:
-    """Store the files and preview them (nothing is written to the funnel)."""
+    """Store the files and queue their check, a dry run (nothing is written to the funnel)."""
+    from integrations.tasks import preview_upload_task
+
     token = secrets.token_urlsafe(24)
     directory = upload_root() / token
     directory.mkdir(parents=True)
@@ -67,21 +73,41 @@ def save_upload(
                 for chunk in uploaded.chunks():
                     stored.write(chunk)
             names.append(name)
-        report = import_csv_files(
-            source_name, [directory / n for n in names], kind=file_kind or None, dry_run=True
+        upload = CsvUpload.objects.create(
+            token=token,
+            source_name=source_name,
+            file_kind=file_kind,
+            names=names,
+            directory=str(directory),
+            uploaded_by=user if getattr(user, "is_authenticated", False) else None,
         )
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
-    return CsvUpload.objects.create(
-        token=token,
-        source_name=source_name,
-        file_kind=file_kind,
-        names=names,
-        directory=str(directory),
-        uploaded_by=user if getattr(user, "is_authenticated", False) else None,
-        preview=[_shown(f.as_dict(with_problems=True)) for f in report.files],
-    )
+    transaction.on_commit(lambda: preview_upload_task.delay(upload.pk))
+    return upload
+
+
+def check_upload(upload_id: int) -> CsvUpload:
+    """The dry run of an upload's files, kept on it; a check that cannot run says why."""
+    upload = CsvUpload.objects.get(pk=upload_id)
+    if upload.check_status != CsvUpload.Check.PENDING:
+        return upload
+    paths = [Path(upload.directory) / name for name in upload.names]
+    try:
+        missing = [path.name for path in paths if not path.exists()]
+        if missing:
+            raise FileNotFoundError(f"{', '.join(missing)}: the uploaded file is gone")
+        report = import_csv_files(
+            upload.source_name, paths, kind=upload.file_kind or None, dry_run=True
+        )
+    except Exception as exc:
+        upload.check_status, upload.check_error = CsvUpload.Check.FAILED, str(exc)[:2000]
+    else:
+        upload.check_status = CsvUpload.Check.DONE
+        upload.preview = [_shown(f.as_dict(with_problems=True)) for f in report.files]
+    upload.save(update_fields=["check_status", "check_error", "preview"])
+    return upload
 
 
 def _shown(file_report: dict[str, Any]) -> dict[str, Any]:
@@ -95,6 +121,8 @@ def confirm_upload(upload_id: int) -> SyncRun:
         upload = CsvUpload.objects.select_for_update().get(pk=upload_id)
         if upload.run is not None:
             return upload.run
+        if upload.check_status != CsvUpload.Check.DONE:
+            raise UploadNotReady("the files are not checked yet")
         paths = [Path(upload.directory) / name for name in upload.names]
         upload.run = queue_csv_import(upload.source_name, paths, upload.file_kind)
         upload.save(update_fields=["run"])

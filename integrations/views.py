@@ -90,10 +90,12 @@ def upload_preview(request: HttpRequest, token: str) -> HttpResponse:
     problems = list(uploads.problems(found.preview))
     context = {
         "upload": found,
+        "checking": found.check_status == CsvUpload.Check.PENDING,
         "files": found.preview,
         "problems": problems[:PROBLEMS_SHOWN],
         "more_problems": max(len(problems) - PROBLEMS_SHOWN, 0),
-        "importable": any(not f.get("failed") for f in found.preview),
+        "importable": found.check_status == CsvUpload.Check.DONE
+        and any(not f.get("failed") for f in found.preview),
     }
     return render(request, "integrations/upload_preview.html", context)
 
@@ -102,7 +104,11 @@ def upload_preview(request: HttpRequest, token: str) -> HttpResponse:
 @role_required(UPLOAD_ROLES)
 def upload_confirm(request: HttpRequest, token: str) -> HttpResponse:
     found = _upload_of(request, token)
-    run = uploads.confirm_upload(found.pk)
+    try:
+        run = uploads.confirm_upload(found.pk)
+    except uploads.UploadNotReady:
+        messages.error(request, _("These files cannot be imported before their check ends."))
+        return redirect("integrations:upload_preview", token=found.token)
     return redirect("integrations:run", run_id=run.pk)
 
 

@@ -11,6 +11,7 @@ import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from django.contrib.auth.models import User
@@ -297,3 +298,50 @@ def test_runs_recorded_before_problems_were_kept_apart_are_read_back() -> None:
         Problem("persons.csv", 5, "", "2 fields where the header has 6"),
         Problem("persons.csv", None, "", "the required column 'created_at' is missing"),
     ]
+
+
+def test_an_upload_is_imported_only_once_its_check_has_ended(
+    client: Client, role_user: RoleUser, settings: Any
+) -> None:
+    from integrations.uploads import check_upload
+
+    client.force_login(role_user("ops_admin"))
+    app.conf.task_always_eager = False  # the check waits for a worker
+    try:
+        with patch("integrations.tasks.preview_upload_task.delay") as queued:
+            _upload(client)
+        upload = CsvUpload.objects.get()
+        queued.assert_called_once_with(upload.pk)
+    finally:
+        app.conf.task_always_eager = True
+    assert upload.check_status == "pending"
+    page = client.get(f"/connections/upload/{upload.token}/", HTTP_ACCEPT_LANGUAGE="en")
+    html = page.content.decode()
+    assert 'data-field="checking"' in html and 'http-equiv="refresh"' in html
+    assert 'data-action="import"' not in html
+    refused = client.post(f"/connections/upload/{upload.token}/import/")
+    assert refused["Location"] == f"/connections/upload/{upload.token}/"
+    assert not SyncRun.objects.exists()
+    assert check_upload(upload.pk).check_status == "done"
+    assert client.post(f"/connections/upload/{upload.token}/import/").status_code == 302
+    assert SyncRun.objects.count() == 1
+
+
+def test_a_check_that_cannot_run_says_why(client: Client, role_user: RoleUser) -> None:
+    import shutil
+
+    from integrations.uploads import check_upload
+
+    client.force_login(role_user("ops_admin"))
+    app.conf.task_always_eager = False
+    try:
+        with patch("integrations.tasks.preview_upload_task.delay"):
+            _upload(client)
+    finally:
+        app.conf.task_always_eager = True
+    upload = CsvUpload.objects.get()
+    shutil.rmtree(upload.directory)
+    assert check_upload(upload.pk).check_status == "failed"
+    page = client.get(f"/connections/upload/{upload.token}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert "persons.csv: the uploaded file is gone" in page.content.decode()
+    assert 'data-action="import"' not in page.content.decode()
