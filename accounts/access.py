@@ -36,6 +36,7 @@ ADMIN_ROLES = frozenset({OPS_ADMIN})  # and run syncs from it
 UPLOAD_ROLES = frozenset({MARKETING, OPS_ADMIN})  # the CSV upload page
 INBOX_ROLES = frozenset({SALES, OPS_ADMIN})  # see the MQL inbox
 FEEDBACK_ROLES = frozenset({SALES})  # and accept or reject MQLs from it
+AGREEMENT_ROLES = frozenset({MARKETING, SALES})  # approve or reject criteria drafts
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 

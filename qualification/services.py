@@ -104,6 +104,18 @@ def _open_draft(version: CriteriaVersion, user: Any) -> CriteriaVersion:
     return locked
 
 
+def may_decide(version: CriteriaVersion, user: Any) -> bool:
+    """Whether `user` may approve or reject this draft now (the page shows the buttons)."""
+    if version.status != CriteriaVersion.Status.DRAFT or not _teams_of(user):
+        return False
+    if version.proposed_by_id is not None and version.proposed_by_id == user.pk:
+        return False
+    decided = list(version.decisions.all())
+    if any(decision.user_id == user.pk for decision in decided):
+        return False
+    return any(team not in {d.role for d in decided} for team in _teams_of(user))
+
+
 def _teams_of(user: Any) -> list[str]:
     roles = roles_of(user)
     return [team for team in TEAMS if team in roles]

@@ -1,0 +1,48 @@
+"""The MQL/SQL agreement in real Chromium: an ops admin's draft is approved by a marketing
+and then a sales manager on the agreement page, and is in effect from that moment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from funnel.demo import DEMO_USERS, ensure_demo_users
+from qualification import services
+from qualification.criteria import parse_criteria_text
+from qualification.models import CriteriaVersion
+from tests.browser.conftest import Tab
+from tests.qualification.test_criteria import SPEC_EXAMPLE
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+OpenTab = Callable[..., Tab]
+LOGINS = {user.username: (user.username, user.password) for user in DEMO_USERS}
+
+
+def test_a_draft_is_approved_by_both_teams_on_the_page(
+    open_tab: OpenTab, fast_passwords: None
+) -> None:
+    ensure_demo_users()
+    from django.contrib.auth.models import User
+
+    draft = services.propose(
+        parse_criteria_text(SPEC_EXAMPLE), User.objects.get(username="opsadmin"), "価格ページ閲覧"
+    )
+    for login, locale, width in (("marketing", "ja-JP", 1280), ("sales", "en-US", 390)):
+        tab = open_tab(locale, width=width)
+        tab.log_in(*LOGINS[login])
+        tab.goto("/")
+        with tab.page.expect_navigation():
+            tab.page.locator("header a[href='/agreement/']").click()
+        article = tab.page.locator(f"article[data-version='{draft.pk}']")
+        assert article.locator("pre.diff .added").count() >= 1
+        tab.screenshot(f"agreement-{login}-{locale}-{width}")
+        article.locator("input[name=comment]").fill(f"OK from {login}")
+        with tab.page.expect_navigation():
+            article.locator("button[data-action=approve]").click()
+    draft.refresh_from_db()
+    assert draft.status == CriteriaVersion.Status.IN_EFFECT
+    assert tab.page.locator("article[data-status=in_effect]").count() == 1
+    assert "Both teams agreed" in tab.page.locator("p.notice").first.inner_text()
+    assert [d.comment for d in draft.decisions.all()] == ["OK from marketing", "OK from sales"]
