@@ -46,7 +46,9 @@ def test_two_teams_approve_on_the_page(client: Client, role_user: RoleUser) -> N
     client.force_login(marketing)
     assert 'data-action="approve"' not in _page(client)  # the proposer
     client.force_login(sales)
-    refused = client.post(f"/agreement/{draft.pk}/decide/", {"decision": "reject"})
+    refused = client.post(
+        f"/agreement/{draft.pk}/decide/", {"decision": "reject"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert refused.status_code == 302
     assert "Not recorded: say why: a rejection needs a comment." in _page(client)
     client.post(f"/agreement/{draft.pk}/decide/", {"decision": "approve", "comment": "ok"})
@@ -55,7 +57,9 @@ def test_two_teams_approve_on_the_page(client: Client, role_user: RoleUser) -> N
     second = User.objects.create_user("marketing-2")
     second.groups.add(*marketing.groups.all())
     client.force_login(second)
-    client.post(f"/agreement/{draft.pk}/decide/", {"decision": "approve"})
+    client.post(
+        f"/agreement/{draft.pk}/decide/", {"decision": "approve"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     draft.refresh_from_db()
     assert draft.status == CriteriaVersion.Status.IN_EFFECT
     page = _page(client)
