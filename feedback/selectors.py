@@ -8,13 +8,13 @@ import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db.models import QuerySet
 
 from feedback.models import Feedback
 from funnel.business_days import BusinessCalendar
+from funnel.metrics.sla import mql_deadline
 from funnel.models import Person
-from funnel.periods import Period, local_date, local_midnight
+from funnel.periods import Period, local_date
 
 
 @dataclass(frozen=True)
@@ -125,10 +125,4 @@ def with_deadline_moments(mql_moments: list[dt.datetime]) -> list[dt.datetime]:
         return []
     days = [local_date(moment) for moment in mql_moments]
     calendar = BusinessCalendar(min(days).year, max(days).year + 1)
-    return [
-        local_midnight(
-            calendar.nth_business_day_after(day, settings.MQL_SLA_BUSINESS_DAYS)
-            + dt.timedelta(days=1)
-        )
-        for day in days
-    ]
+    return [mql_deadline(calendar, day) for day in days]

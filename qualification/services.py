@@ -92,28 +92,32 @@ def reject(version: CriteriaVersion, user: Any, comment: str) -> CriteriaVersion
 
 def _open_draft(version: CriteriaVersion, user: Any) -> CriteriaVersion:
     locked = CriteriaVersion.objects.select_for_update().get(pk=version.pk)
-    if locked.status != CriteriaVersion.Status.DRAFT:
-        state = {"in_effect": "in effect", "rejected": "rejected"}.get(locked.status, "decided")
-        raise AgreementRefused(f"this version is {state} already")
-    if locked.proposed_by_id is not None and locked.proposed_by_id == user.pk:
-        raise AgreementRefused("the proposer cannot decide on their own draft")
-    if locked.decisions.filter(user=user).exists():
-        raise AgreementRefused("you have decided on this draft already")
-    if not _teams_of(user):
-        raise AgreementRefused("only marketing and sales users decide on criteria")
+    refusal = _refusal(locked, user)
+    if refusal is not None:
+        raise AgreementRefused(refusal)
     return locked
+
+
+def _refusal(version: CriteriaVersion, user: Any) -> str | None:
+    """Why `user` may not decide on this version, or None."""
+    if version.status != CriteriaVersion.Status.DRAFT:
+        state = {"in_effect": "in effect", "rejected": "rejected"}.get(version.status, "decided")
+        return f"this version is {state} already"
+    if version.proposed_by_id is not None and version.proposed_by_id == user.pk:
+        return "the proposer cannot decide on their own draft"
+    if any(decision.user_id == user.pk for decision in version.decisions.all()):
+        return "you have decided on this draft already"
+    if not _teams_of(user):
+        return "only marketing and sales users decide on criteria"
+    return None
 
 
 def may_decide(version: CriteriaVersion, user: Any) -> bool:
     """Whether `user` may approve or reject this draft now (the page shows the buttons)."""
-    if version.status != CriteriaVersion.Status.DRAFT or not _teams_of(user):
+    if _refusal(version, user) is not None:
         return False
-    if version.proposed_by_id is not None and version.proposed_by_id == user.pk:
-        return False
-    decided = list(version.decisions.all())
-    if any(decision.user_id == user.pk for decision in decided):
-        return False
-    return any(team not in {d.role for d in decided} for team in _teams_of(user))
+    decided = {decision.role for decision in version.decisions.all()}
+    return any(team not in decided for team in _teams_of(user))
 
 
 def _teams_of(user: Any) -> list[str]:

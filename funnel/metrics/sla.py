@@ -52,6 +52,13 @@ def mql_days(window: Window) -> tuple[dt.date, dt.date] | None:
     return local_date(ends["first"]), local_date(ends["last"])
 
 
+def mql_deadline(calendar: BusinessCalendar, day: dt.date) -> dt.datetime:
+    """The follow-up deadline of an MQL of this local date: the end of the N-th business
+    day after it (section 3)."""
+    due_day = calendar.nth_business_day_after(day, settings.MQL_SLA_BUSINESS_DAYS)
+    return local_midnight(due_day + dt.timedelta(days=1))
+
+
 def deadline_runs(window: Window, days: tuple[dt.date, dt.date] | None = None) -> list[Run]:
     """The runs of days sharing a deadline, in order (their deadlines rise), over `days`
     (first, last), clipped to the window; by default over the window's days."""
@@ -65,8 +72,7 @@ def deadline_runs(window: Window, days: tuple[dt.date, dt.date] | None = None) -
     runs: list[tuple[dt.date, dt.date, dt.datetime]] = []
     day = first_day
     while day <= last_day:
-        due_day = calendar.nth_business_day_after(day, settings.MQL_SLA_BUSINESS_DAYS)
-        deadline = local_midnight(due_day + dt.timedelta(days=1))
+        deadline = mql_deadline(calendar, day)
         if runs and runs[-1][2] == deadline:
             runs[-1] = (runs[-1][0], day, deadline)
         else:
