@@ -155,6 +155,28 @@ def _disqualifications(sheet: _Sheet, report: QuarterlyReport) -> None:
     sheet.widths(30, 20, 12, 12)
 
 
+def _feedback(sheet: _Sheet, report: QuarterlyReport) -> None:
+    sheet.row(
+        _("Channel"),
+        _("Decided"),
+        _("Accepted"),
+        _("Rejected"),
+        _("Acceptance rate"),
+        _("Most common reason"),
+        header=True,
+    )
+    for row in report.feedback:
+        sheet.row(
+            neutralise(str(row.label)),
+            row.decided,
+            row.accepted,
+            row.rejected,
+            row.acceptance_rate,
+            str(row.top_reason),
+        )
+    sheet.widths(22, 12, 12, 12, 16, 24)
+
+
 def _sla(sheet: _Sheet, report: QuarterlyReport) -> None:
     sla = report.sla
     sheet.row(_("MQL follow-up SLA"), sla["rate"])
@@ -194,6 +216,7 @@ def report_workbook(report: QuarterlyReport) -> bytes:
         _kpis(_Sheet(book, sheet_titles[key]), report, rows)
     _channels(_Sheet(book, _("By channel")), report)
     _disqualifications(_Sheet(book, _("Disqualification reasons")), report)
+    _feedback(_Sheet(book, _("Sales feedback")), report)
     _sla(_Sheet(book, _("MQL follow-up SLA")), report)
     _commentary(_Sheet(book, _("Commentary")), report)
     out = BytesIO()

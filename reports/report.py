@@ -22,6 +22,7 @@ from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from funnel.choices import DisqualifyReason
 from funnel.metrics.catalogue import (
     CHANNEL_COLUMNS,
     MARKETING_KPIS,
@@ -125,6 +126,19 @@ class ChannelRow:
 
 
 @dataclass(frozen=True)
+class FeedbackRow:
+    """Sales' decisions on one channel's MQLs in the quarter (the MQL inbox)."""
+
+    channel: str
+    label: Label
+    decided: Figure
+    accepted: Figure
+    rejected: Figure
+    acceptance_rate: Figure
+    top_reason: Label
+
+
+@dataclass(frozen=True)
 class ReasonRow:
     code: str
     label: Label
@@ -156,6 +170,7 @@ class QuarterlyReport:
     disqualified_total: int
     sla: dict[str, Any]
     commentary: dict[str, Commentary] = field(default_factory=dict)
+    feedback: list[FeedbackRow] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -307,4 +322,18 @@ def present_report(data: ReportData) -> QuarterlyReport:
             "business_days": settings.MQL_SLA_BUSINESS_DAYS,
         },
         commentary=data.commentaries,
+        feedback=[
+            FeedbackRow(
+                row.key,
+                _("Unknown") if not row.key else names.get(row.key, row.key),
+                Figure(row.decided, Kind.COUNT),
+                Figure(row.accepted, Kind.COUNT),
+                Figure(row.rejected, Kind.COUNT),
+                Figure(row.acceptance_rate, Kind.RATE),
+                DisqualifyReason(max(row.reasons, key=lambda r: (row.reasons[r], r))).label
+                if row.reasons
+                else "-",
+            )
+            for row in data.feedback.by_channel
+        ],
     )

@@ -12,6 +12,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 
 from dashboard.selectors import channel_names
+from feedback.selectors import FeedbackSummary, feedback_summary
 from funnel.metrics.disqualifications import ReasonCount, disqualification_reasons
 from funnel.metrics.filters import KpiFilters
 from funnel.metrics.sla import SlaResult, mql_follow_up_sla
@@ -90,6 +91,7 @@ class ReportData:
     sla: SlaResult
     channel_names: dict[str, str]
     commentaries: dict[str, Commentary]
+    feedback: FeedbackSummary
 
 
 def report_data(period: Period, as_of: dt.datetime) -> ReportData:
@@ -104,4 +106,5 @@ def report_data(period: Period, as_of: dt.datetime) -> ReportData:
         sla=mql_follow_up_sla(window, KpiFilters()),
         channel_names=channel_names(),
         commentaries=commentaries(period),
+        feedback=feedback_summary(period, as_of),
     )

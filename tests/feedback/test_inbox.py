@@ -6,6 +6,7 @@ sources, and are recorded with author and time. Roles, CSRF and bad input."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
@@ -228,3 +229,30 @@ def test_marketing_reads_the_decisions_by_channel_campaign_and_month(
     assert rate is not None and 0 < rate <= 1
     bad = client.get("/feedback/?period=FY20XXQ9", HTTP_ACCEPT_LANGUAGE="en")
     assert bad.status_code == 400 and "FY20XXQ9" in bad.content.decode()
+
+
+def test_the_quarterly_report_shows_the_feedback_in_every_format(
+    client: Client, role_user: RoleUser, example_dir: Path
+) -> None:
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from feedback.services import decide
+
+    _import(example_dir)
+    waiting = _waiting()
+    sales = role_user("sales")
+    decide([p.pk for p in waiting[:2]], sales, "reject", reason="competitor")
+    decide([waiting[2].pk], sales, "accept")
+    client.force_login(role_user("executive"))
+    as_of = (timezone.now() + dt.timedelta(minutes=1)).isoformat()
+    url = f"/reports/quarterly/{NOW_QUARTER}/"
+    html = client.get(url, {"as_of": as_of}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    section = html.split('id="feedback"', 1)[1].split("</section>", 1)[0]
+    decided = [int(v) for v in re.findall(r'data-col="decided">(\d+)<', section)]
+    assert sum(decided) == 3 and "Competitor" in section
+    xlsx = client.get(url + "report.xlsx", {"as_of": as_of}, HTTP_ACCEPT_LANGUAGE="en")
+    sheet = load_workbook(BytesIO(xlsx.content))["Sales feedback"]
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert sum(row[1] for row in rows) == 3 and sum(row[3] for row in rows) == 2
