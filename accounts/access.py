@@ -37,6 +37,7 @@ UPLOAD_ROLES = frozenset({MARKETING, OPS_ADMIN})  # the CSV upload page
 INBOX_ROLES = frozenset({SALES, OPS_ADMIN})  # see the MQL inbox
 FEEDBACK_ROLES = frozenset({SALES})  # and accept or reject MQLs from it
 AGREEMENT_ROLES = frozenset({MARKETING, SALES})  # approve or reject criteria drafts
+REVIEW_ROLES = frozenset({MARKETING, SALES, OPS_ADMIN})  # record a KPI definitions review
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "integrations",
     "qualification",
     "feedback",
+    "alignment",
     "kpi_dashboard",
     "accounts",
     "dashboard",

@@ -1,0 +1,94 @@
+"""Quarterly reviews of the KPI definitions, and improvement proposals with the other
+team's comments and ops' decision (the article: KPIの定期的な見直し, 改善提案)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class KpiReview(models.Model):
+    """Who reviewed which KPI definitions, for which fiscal quarter, and what they noted."""
+
+    quarter = models.CharField(_("quarter"), max_length=10)  # FY2026Q3
+    kpis = models.JSONField(_("KPIs reviewed"), default=list)  # catalogue keys
+    note = models.TextField(_("note"), blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("KPI review")
+        verbose_name_plural = _("KPI reviews")
+        ordering = ["-reviewed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.quarter} by {self.reviewed_by}"
+
+
+class Proposal(models.Model):
+    class Kind(models.TextChoices):
+        KPI = "kpi", _("A KPI")
+        CRITERION = "criterion", _("An MQL/SQL criterion")
+        TARGET = "target", _("A target")
+        OTHER = "other", _("Something else")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+
+    kind = models.CharField(_("about"), max_length=10, choices=Kind.choices)
+    title = models.CharField(_("proposal"), max_length=200)
+    reason = models.TextField(_("why"))
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    team = models.CharField(_("team"), max_length=20)
+    created_at = models.DateTimeField(_("proposed at"), auto_now_add=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    class Meta:
+        verbose_name = _("improvement proposal")
+        verbose_name_plural = _("improvement proposals")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="open", decided_at__isnull=True)
+                | (~Q(status="open") & Q(decided_at__isnull=False)),
+                name="proposal_decided_has_a_moment",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ProposalComment(models.Model):
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    team = models.CharField(_("team"), max_length=20)
+    text = models.TextField(_("comment"))
+    created_at = models.DateTimeField(_("written at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("proposal comment")
+        verbose_name_plural = _("proposal comments")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.proposal_id}: {self.text[:40]}"

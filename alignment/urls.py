@@ -1,0 +1,16 @@
+"""/definitions/: the KPI definitions and their reviews; improvement proposals."""
+
+from django.urls import path
+
+from alignment import views
+
+app_name = "alignment"
+
+urlpatterns = [
+    path("", views.definitions, name="definitions"),
+    path("review/", views.review, name="review"),
+    path("proposals/", views.proposals, name="proposals"),
+    path("proposals/new/", views.propose, name="propose"),
+    path("proposals/<int:proposal_id>/comment/", views.comment, name="comment"),
+    path("proposals/<int:proposal_id>/decide/", views.decide, name="decide"),
+]

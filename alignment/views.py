@@ -1,0 +1,105 @@
+"""The KPI definitions page (every role reads it; marketing, sales and ops admins record
+a quarterly review) and improvement proposals (anyone proposes and comments; ops admins
+accept or decline). Writes are POSTs with CSRF, in alignment/services.py."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.access import (
+    ADMIN_ROLES,
+    DASHBOARD_ROLES,
+    REVIEW_ROLES,
+    has_role,
+    role_required,
+)
+from alignment import selectors, services
+from alignment.models import Proposal
+from funnel.periods import current_quarter
+
+
+@require_GET
+@role_required(DASHBOARD_ROLES)
+def definitions(request: HttpRequest) -> HttpResponse:
+    context = {
+        "sections": selectors.definitions(),
+        "quarter": current_quarter().name,
+        "may_review": has_role(request.user, REVIEW_ROLES),
+    }
+    return render(request, "alignment/definitions.html", context)
+
+
+@require_POST
+@role_required(REVIEW_ROLES)
+def review(request: HttpRequest) -> HttpResponse:
+    try:
+        services.record_review(
+            request.user,
+            request.POST.get("quarter", ""),
+            request.POST.getlist("kpi"),
+            request.POST.get("note", "")[:4000],
+        )
+    except services.AlignmentRefused as exc:
+        messages.error(request, _("Not recorded: %(why)s.") % {"why": exc})
+    else:
+        messages.success(request, _("Your review is recorded."))
+    return redirect("alignment:definitions")
+
+
+@require_GET
+@role_required(DASHBOARD_ROLES)
+def proposals(request: HttpRequest) -> HttpResponse:
+    context = {
+        "proposals": selectors.proposals(),
+        "kinds": Proposal.Kind.choices,
+        "may_decide": has_role(request.user, ADMIN_ROLES),
+    }
+    return render(request, "alignment/proposals.html", context)
+
+
+@require_POST
+@role_required(DASHBOARD_ROLES)
+def propose(request: HttpRequest) -> HttpResponse:
+    try:
+        services.propose(
+            request.user,
+            request.POST.get("kind", ""),
+            request.POST.get("title", ""),
+            request.POST.get("reason", "")[:4000],
+        )
+    except services.AlignmentRefused as exc:
+        messages.error(request, _("Not recorded: %(why)s.") % {"why": exc})
+    else:
+        messages.success(request, _("Your proposal is recorded."))
+    return redirect("alignment:proposals")
+
+
+@require_POST
+@role_required(DASHBOARD_ROLES)
+def comment(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    proposal = get_object_or_404(Proposal, pk=proposal_id)
+    try:
+        services.comment(proposal, request.user, request.POST.get("text", "")[:4000])
+    except services.AlignmentRefused as exc:
+        messages.error(request, _("Not recorded: %(why)s.") % {"why": exc})
+    return redirect("alignment:proposals")
+
+
+@require_POST
+@role_required(ADMIN_ROLES)
+def decide(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    proposal = get_object_or_404(Proposal, pk=proposal_id)
+    decision = request.POST.get("decision")
+    try:
+        if decision not in ("accept", "decline"):
+            raise services.AlignmentRefused(_("accept or decline"))
+        services.decide(
+            proposal, request.user, decision == "accept", request.POST.get("note", "")[:4000]
+        )
+    except services.AlignmentRefused as exc:
+        messages.error(request, _("Not recorded: %(why)s.") % {"why": exc})
+    return redirect("alignment:proposals")
