@@ -92,3 +92,24 @@ class ProposalComment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.proposal_id}: {self.text[:40]}"
+
+
+class ChecklistAnswer(models.Model):
+    """A checklist item the data cannot tell, answered by hand: who said so, and when."""
+
+    item = models.CharField(_("item"), max_length=40)
+    holds = models.BooleanField(_("holds"))
+    note = models.TextField(_("note"), blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    answered_at = models.DateTimeField(_("answered at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("checklist answer")
+        verbose_name_plural = _("checklist answers")
+        ordering = ["-answered_at", "-pk"]
+        indexes = [models.Index(fields=["item", "answered_at"], name="checklist_item_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.item}: {self.holds}"

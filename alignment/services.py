@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.access import roles_of
 from accounts.roles import EXECUTIVE, MARKETING, OPS_ADMIN, SALES
-from alignment.models import KpiReview, Proposal, ProposalComment
+from alignment.models import ChecklistAnswer, KpiReview, Proposal, ProposalComment
 from funnel.metrics.catalogue import CATALOGUE
 from funnel.periods import parse_period
 
@@ -74,3 +74,14 @@ def decide(proposal: Proposal, user: Any, accepted: bool, note: str = "") -> Pro
         locked.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
     proposal.refresh_from_db()
     return proposal
+
+
+def answer_item(user: Any, key: str, holds: bool, note: str = "") -> ChecklistAnswer:
+    """An answer by hand for an item the data cannot tell (the latest answer counts)."""
+    from alignment.checklist import ITEMS
+
+    if key not in {item.key for item in ITEMS if item.by_hand}:
+        raise AlignmentRefused("only the items the data cannot tell are answered by hand")
+    return ChecklistAnswer.objects.create(
+        item=key, holds=holds, note=note.strip(), answered_by=user
+    )

@@ -18,6 +18,7 @@ from accounts.access import (
     role_required,
 )
 from alignment import selectors, services
+from alignment.checklist import evaluate
 from alignment.models import Proposal
 from funnel.periods import current_quarter
 
@@ -103,3 +104,31 @@ def decide(request: HttpRequest, proposal_id: int) -> HttpResponse:
     except services.AlignmentRefused as exc:
         messages.error(request, _("Not recorded: %(why)s.") % {"why": exc})
     return redirect("alignment:proposals")
+
+
+@require_GET
+@role_required(DASHBOARD_ROLES)
+def checklist(request: HttpRequest) -> HttpResponse:
+    results = evaluate()
+    context = {
+        "results": results,
+        "held": sum(1 for result in results if result.verdict.holds),
+        "total": len(results),
+        "may_answer": has_role(request.user, REVIEW_ROLES),
+    }
+    return render(request, "alignment/checklist.html", context)
+
+
+@require_POST
+@role_required(REVIEW_ROLES)
+def answer(request: HttpRequest) -> HttpResponse:
+    try:
+        services.answer_item(
+            request.user,
+            request.POST.get("item", ""),
+            request.POST.get("holds") == "yes",
+            request.POST.get("note", "")[:4000],
+        )
+    except services.AlignmentRefused as exc:
+        messages.error(request, _("Not recorded: %(why)s.") % {"why": exc})
+    return redirect("alignment:checklist")

@@ -161,6 +161,8 @@ EXPECTED: dict[str, Rule] = {
     "qualification:agreement": Page(EVERY_ROLE),
     "alignment:definitions": Page(EVERY_ROLE),
     "alignment:review": PostOnly(),
+    "alignment:checklist": Page(EVERY_ROLE),
+    "alignment:answer": PostOnly(),
     "alignment:proposals": Page(EVERY_ROLE),
     "alignment:propose": PostOnly(),
     "alignment:comment": PostOnly(),

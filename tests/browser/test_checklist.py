@@ -1,0 +1,43 @@
+"""The alignment checklist in real Chromium, in Japanese and English: the demo company's
+items judged from its data, one answered by hand by a marketing manager."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+
+from funnel.demo import DEMO_USERS, load_demo
+from tests.browser.conftest import Tab
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+OpenTab = Callable[..., Tab]
+LOGINS = {user.username: (user.username, user.password) for user in DEMO_USERS}
+
+
+@pytest.mark.parametrize(("locale", "title"), [("ja-JP", "共通KPI設計チェックリスト"),
+                                                ("en-US", "Alignment checklist")])  # fmt: skip
+def test_the_checklist_on_demo_data(
+    open_tab: OpenTab, fast_passwords: None, locale: str, title: str
+) -> None:
+    load_demo(dt.date(2026, 11, 25), persons=1500, seed=2026)
+    tab = open_tab(locale)
+    tab.log_in(*LOGINS["marketing"])
+    tab.goto("/")
+    page = tab.page
+    with page.expect_navigation():
+        page.locator("header a[href='/definitions/checklist/']").click()
+    assert page.locator("h1").inner_text() == title
+    items = page.locator("ol.items > li")
+    assert items.count() == 15
+    assert page.locator("li[data-item=linked]").get_attribute("data-holds") == "yes"
+    meetings = page.locator("li[data-item=meetings]")
+    assert meetings.get_attribute("data-holds") == "unknown"
+    meetings.locator("input[name=note]").fill("every Monday 10:00")
+    with page.expect_navigation():
+        meetings.locator("button[data-action=holds]").click()
+    assert page.locator("li[data-item=meetings]").get_attribute("data-holds") == "yes"
+    assert "every Monday 10:00" in page.locator("li[data-item=meetings]").inner_text()
+    tab.screenshot(f"checklist-{locale}")
