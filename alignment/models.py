@@ -113,3 +113,65 @@ class ChecklistAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item}: {self.holds}"
+
+
+class Meeting(models.Model):
+    """One weekly sales-marketing meeting: who came, what was said and decided."""
+
+    held_on = models.DateField(_("held on"))
+    attendees = models.TextField(_("attendees"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    decisions = models.TextField(_("decisions"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("meeting")
+        verbose_name_plural = _("meetings")
+        ordering = ["-held_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.held_on}"
+
+
+class ActionItem(models.Model):
+    """A to-do agreed in a meeting, carried over week to week until it is done."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        DONE = "done", _("Done")
+
+    class Team(models.TextChoices):
+        BOTH = "both", _("Both teams")
+        MARKETING = "marketing", _("Marketing")
+        SALES = "sales", _("Sales")
+
+    title = models.CharField(_("action"), max_length=300)
+    owner = models.CharField(_("owner"), max_length=150)
+    team = models.CharField(_("team"), max_length=20, choices=Team.choices)
+    due_on = models.DateField(_("due on"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("action item")
+        verbose_name_plural = _("action items")
+        ordering = ["status", "due_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="open", done_at__isnull=True)
+                | Q(status="done", done_at__isnull=False),
+                name="actionitem_done_has_a_moment",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title

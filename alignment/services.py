@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -10,7 +11,14 @@ from django.utils import timezone
 
 from accounts.access import roles_of
 from accounts.roles import EXECUTIVE, MARKETING, OPS_ADMIN, SALES
-from alignment.models import ChecklistAnswer, KpiReview, Proposal, ProposalComment
+from alignment.models import (
+    ActionItem,
+    ChecklistAnswer,
+    KpiReview,
+    Meeting,
+    Proposal,
+    ProposalComment,
+)
 from funnel.metrics.catalogue import CATALOGUE
 from funnel.periods import parse_period
 
@@ -85,3 +93,31 @@ def answer_item(user: Any, key: str, holds: bool, note: str = "") -> ChecklistAn
     return ChecklistAnswer.objects.create(
         item=key, holds=holds, note=note.strip(), answered_by=user
     )
+
+
+def add_action(user: Any, title: str, owner: str, team: str, due_on: dt.date | None) -> ActionItem:
+    if not title.strip() or not owner.strip():
+        raise AlignmentRefused("an action needs what and who")
+    if team not in ActionItem.Team.values:
+        raise AlignmentRefused("the team: marketing, sales or both")
+    return ActionItem.objects.create(
+        title=title.strip()[:300], owner=owner.strip()[:150], team=team, due_on=due_on,
+        created_by=user,
+    )  # fmt: skip
+
+
+def close_action(item: ActionItem) -> None:
+    ActionItem.objects.filter(pk=item.pk, status=ActionItem.Status.OPEN).update(
+        status=ActionItem.Status.DONE, done_at=timezone.now()
+    )
+
+
+def record_meeting(
+    user: Any, held_on: dt.date, attendees: str, notes: str, decisions: str
+) -> Meeting:
+    if not (attendees.strip() or notes.strip() or decisions.strip()):
+        raise AlignmentRefused("write who came, the notes or the decisions")
+    return Meeting.objects.create(
+        held_on=held_on, attendees=attendees.strip(), notes=notes.strip(),
+        decisions=decisions.strip(), recorded_by=user,
+    )  # fmt: skip

@@ -4,9 +4,12 @@ accept or decline). Writes are POSTs with CSRF, in alignment/services.py."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -19,7 +22,8 @@ from accounts.access import (
 )
 from alignment import selectors, services
 from alignment.checklist import evaluate
-from alignment.models import Proposal
+from alignment.meeting import meeting_page
+from alignment.models import ActionItem, Proposal
 from funnel.periods import current_quarter
 
 
@@ -132,3 +136,64 @@ def answer(request: HttpRequest) -> HttpResponse:
     except services.AlignmentRefused as exc:
         messages.error(request, _("Not recorded: %(why)s.") % {"why": exc})
     return redirect("alignment:checklist")
+
+
+@require_GET
+@role_required(DASHBOARD_ROLES)
+def meeting(request: HttpRequest) -> HttpResponse:
+    context = meeting_page(timezone.now())
+    context["may_edit"] = has_role(request.user, REVIEW_ROLES)
+    context["today"] = timezone.localdate()
+    return render(request, "alignment/meeting.html", context)
+
+
+@require_POST
+@role_required(REVIEW_ROLES)
+def add_action(request: HttpRequest) -> HttpResponse:
+    try:
+        due = _date(request.POST.get("due_on", ""))
+        services.add_action(
+            request.user,
+            request.POST.get("title", ""),
+            request.POST.get("owner", ""),
+            request.POST.get("team", ""),
+            due,
+        )
+    except services.AlignmentRefused as exc:
+        messages.error(request, _("Not recorded: %(why)s.") % {"why": exc})
+    return redirect("alignment:meeting")
+
+
+@require_POST
+@role_required(REVIEW_ROLES)
+def close_action(request: HttpRequest, item_id: int) -> HttpResponse:
+    services.close_action(get_object_or_404(ActionItem, pk=item_id))
+    return redirect("alignment:meeting")
+
+
+@require_POST
+@role_required(REVIEW_ROLES)
+def record_meeting(request: HttpRequest) -> HttpResponse:
+    try:
+        held_on = _date(request.POST.get("held_on", "")) or timezone.localdate()
+        services.record_meeting(
+            request.user,
+            held_on,
+            request.POST.get("attendees", "")[:4000],
+            request.POST.get("notes", "")[:20000],
+            request.POST.get("decisions", "")[:20000],
+        )
+    except services.AlignmentRefused as exc:
+        messages.error(request, _("Not recorded: %(why)s.") % {"why": exc})
+    else:
+        messages.success(request, _("The meeting is recorded."))
+    return redirect("alignment:meeting")
+
+
+def _date(text: str) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise services.AlignmentRefused(_("a date as YYYY-MM-DD")) from None
