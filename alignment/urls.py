@@ -1,4 +1,5 @@
-"""/definitions/: the KPI definitions and their reviews; improvement proposals."""
+"""/alignment/: the checklist, the weekly meeting, what converts, the KPI definitions and
+their reviews, improvement proposals."""
 
 from django.urls import path
 
@@ -7,14 +8,14 @@ from alignment import views
 app_name = "alignment"
 
 urlpatterns = [
-    path("", views.definitions, name="definitions"),
-    path("review/", views.review, name="review"),
     path("checklist/", views.checklist, name="checklist"),
+    path("checklist/answer/", views.answer, name="answer"),
     path("meeting/", views.meeting, name="meeting"),
     path("meeting/actions/", views.add_action, name="add_action"),
     path("meeting/actions/<int:item_id>/done/", views.close_action, name="close_action"),
     path("meeting/record/", views.record_meeting, name="record_meeting"),
-    path("checklist/answer/", views.answer, name="answer"),
+    path("definitions/", views.definitions, name="definitions"),
+    path("definitions/review/", views.review, name="review"),
     path("proposals/", views.proposals, name="proposals"),
     path("proposals/new/", views.propose, name="propose"),
     path("proposals/<int:proposal_id>/comment/", views.comment, name="comment"),

@@ -18,7 +18,7 @@ urlpatterns = [
     path("connections/", include("integrations.urls")),
     path("feedback/", include("feedback.urls")),
     path("agreement/", include("qualification.urls")),
-    path("definitions/", include("alignment.urls")),
+    path("alignment/", include("alignment.urls")),
     path("api/v1/kpis/", api.KpiView.as_view(), name="api-kpis"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

@@ -109,13 +109,13 @@ def test_items_the_data_cannot_tell_are_answered_by_hand(
     client: Client, role_user: RoleUser
 ) -> None:
     client.force_login(role_user("marketing"))
-    client.post("/definitions/checklist/answer/", {"item": "meetings", "holds": "yes",
+    client.post("/alignment/checklist/answer/", {"item": "meetings", "holds": "yes",
                                                     "note": "毎週月曜"})  # fmt: skip
-    client.post("/definitions/checklist/answer/", {"item": "criteria", "holds": "yes"})
+    client.post("/alignment/checklist/answer/", {"item": "criteria", "holds": "yes"})
     verdicts = _verdicts()
     assert verdicts["meetings"] is True and verdicts["criteria"] is False  # data wins
-    page = client.get("/definitions/checklist/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page = client.get("/alignment/checklist/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "1 of 15 hold" in page and "毎週月曜" in page and "marketing-user" in page
     client.force_login(role_user("executive"))
-    assert client.post("/definitions/checklist/answer/", {"item": "meetings"}).status_code == 403
-    assert client.get("/definitions/checklist/").status_code == 200
+    assert client.post("/alignment/checklist/answer/", {"item": "meetings"}).status_code == 403
+    assert client.get("/alignment/checklist/").status_code == 200

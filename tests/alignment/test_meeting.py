@@ -36,7 +36,7 @@ def test_the_page_shows_what_the_meeting_needs(
     assert person is not None
     decide([person.pk], role_user("sales"), "reject", reason="no_timing", comment="来期")
     client.force_login(role_user("executive"))
-    page = client.get("/definitions/meeting/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page = client.get("/alignment/meeting/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     snapshot = kpi_snapshot(current_quarter(), timezone.now())
     for key in SHARED_KPIS:
         row = page.split(f'data-kpi="{key}"', 1)[1].split("</tr>", 1)[0]
@@ -52,22 +52,22 @@ def test_action_items_carry_over_until_done_and_meetings_are_kept(
 ) -> None:
     client.force_login(role_user("marketing"))
     client.post(
-        "/definitions/meeting/actions/",
+        "/alignment/meeting/actions/",
         {"title": "ウェビナーの質問項目を見直す", "owner": "佐藤", "team": "both",
          "due_on": (timezone.localdate() - dt.timedelta(days=1)).isoformat()},
     )  # fmt: skip
     item = ActionItem.objects.get()
-    page = client.get("/definitions/meeting/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page = client.get("/alignment/meeting/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert f'data-action-item="{item.pk}" class="overdue"' in page
-    client.post(f"/definitions/meeting/actions/{item.pk}/done/")
+    client.post(f"/alignment/meeting/actions/{item.pk}/done/")
     item.refresh_from_db()
     assert item.status == "done" and item.done_at is not None
     bad = client.post(
-        "/definitions/meeting/actions/", {"title": "x", "owner": "y", "team": "x", "due_on": ""}
+        "/alignment/meeting/actions/", {"title": "x", "owner": "y", "team": "x", "due_on": ""}
     )
     assert bad.status_code == 302 and ActionItem.objects.count() == 1
     client.post(
-        "/definitions/meeting/record/",
+        "/alignment/meeting/record/",
         {
             "held_on": "2026-12-07",
             "attendees": "佐藤, 鈴木",
@@ -77,7 +77,7 @@ def test_action_items_carry_over_until_done_and_meetings_are_kept(
     )
     meeting = Meeting.objects.get()
     assert meeting.held_on == dt.date(2026, 12, 7)
-    page = client.get("/definitions/meeting/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page = client.get("/alignment/meeting/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "&lt;b&gt;MQL&lt;/b&gt;" in page and "佐藤, 鈴木" in page
     client.force_login(role_user("executive"))
-    assert client.post("/definitions/meeting/record/", {"notes": "x"}).status_code == 403
+    assert client.post("/alignment/meeting/record/", {"notes": "x"}).status_code == 403

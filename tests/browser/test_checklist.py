@@ -28,7 +28,7 @@ def test_the_checklist_on_demo_data(
     tab.goto("/")
     page = tab.page
     with page.expect_navigation():
-        page.locator("header a[href='/definitions/checklist/']").click()
+        page.locator("header a[href='/alignment/checklist/']").click()
     assert page.locator("h1").inner_text() == title
     items = page.locator("ol.items > li")
     assert items.count() == 15

@@ -29,7 +29,7 @@ def test_the_meeting_is_run_from_one_page(
     tab.goto("/")
     page = tab.page
     with page.expect_navigation():
-        page.locator("header a[href='/definitions/meeting/']").click()
+        page.locator("header a[href='/alignment/meeting/']").click()
     assert page.locator("h1").inner_text().startswith(title)
     assert page.locator("table[data-shared] tbody tr").count() >= 4
     form = page.locator("form.add-action")
