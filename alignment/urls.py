@@ -14,6 +14,7 @@ urlpatterns = [
     path("meeting/actions/", views.add_action, name="add_action"),
     path("meeting/actions/<int:item_id>/done/", views.close_action, name="close_action"),
     path("meeting/record/", views.record_meeting, name="record_meeting"),
+    path("what-converts/", views.patterns, name="patterns"),
     path("definitions/", views.definitions, name="definitions"),
     path("definitions/review/", views.review, name="review"),
     path("proposals/", views.proposals, name="proposals"),

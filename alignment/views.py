@@ -9,13 +9,17 @@ import datetime as dt
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import (
     ADMIN_ROLES,
     DASHBOARD_ROLES,
+    RECORD_ROLES,
     REVIEW_ROLES,
     has_role,
     role_required,
@@ -24,7 +28,10 @@ from alignment import selectors, services
 from alignment.checklist import evaluate
 from alignment.meeting import meeting_page
 from alignment.models import ActionItem, Proposal
-from funnel.periods import current_quarter
+from alignment.patterns import SMALL_SAMPLE, Pattern, what_converts
+from funnel.metrics.filters import UNKNOWN
+from funnel.metrics.formatting import Kind, format_figure
+from funnel.periods import Period, PeriodError, current_quarter, parse_period, previous_quarter
 
 
 @require_GET
@@ -190,6 +197,14 @@ def record_meeting(request: HttpRequest) -> HttpResponse:
     return redirect("alignment:meeting")
 
 
+DIMENSION_LABELS = (
+    ("channel", _lazy("Channel")),
+    ("campaign", _lazy("Campaign")),
+    ("industry", _lazy("Industry")),
+    ("company_size", _lazy("Company size")),
+)
+
+
 def _date(text: str) -> dt.date | None:
     if not text:
         return None
@@ -197,3 +212,55 @@ def _date(text: str) -> dt.date | None:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise services.AlignmentRefused(_("a date as YYYY-MM-DD")) from None
+
+
+@require_GET
+@role_required(DASHBOARD_ROLES)
+def patterns(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    name = request.GET.get("period", "")
+    try:
+        period = parse_period(name) if name else previous_quarter(current_quarter(now))
+    except PeriodError as exc:
+        refused = {"error": str(exc), "period_name": name}
+        return render(request, "alignment/patterns.html", refused, status=400)
+    found = what_converts(period, now)
+    company = found.company.rate if found.company else None
+    links = has_role(request.user, RECORD_ROLES)
+
+    def rows(patterns: list[Pattern], dimension: str | None) -> list[dict[str, object]]:
+        return [
+            {
+                "key": row.key,
+                "size": row.size,
+                "converted": row.converted,
+                "rate": format_figure(row.rate, Kind.RATE),
+                "interval": f"{format_figure(row.low, Kind.RATE)} – "
+                f"{format_figure(row.high, Kind.RATE)}",
+                "against": row.against(company),
+                "small": row.small,
+                "href": _cohort_url(period, now, dimension, row.key)
+                if links and dimension
+                else None,
+            }
+            for row in patterns
+        ]
+
+    context: dict[str, object] = {
+        "period": period,
+        "period_name": period.name,
+        "company": rows([found.company], None)[0] if found.company else None,
+        "sections": [(label, rows(found.by[key], key)) for key, label in DIMENSION_LABELS],
+        "content": rows(found.content, None),
+        "small_sample": SMALL_SAMPLE,
+    }
+    return render(request, "alignment/patterns.html", context)
+
+
+def _cohort_url(period: Period, as_of: dt.datetime, dimension: str, key: str) -> str | None:
+    """The cohort's persons on the records page (the MQLs of the period in this group)."""
+    if key == UNKNOWN:
+        return None
+    query = {"kpi": "opportunity_rate", "period": period.name, "as_of": as_of.isoformat(),
+             dimension: key}  # fmt: skip
+    return f"{reverse('records:persons')}?{urlencode(query)}"

@@ -162,6 +162,7 @@ EXPECTED: dict[str, Rule] = {
     "alignment:definitions": Page(EVERY_ROLE),
     "alignment:review": PostOnly(),
     "alignment:checklist": Page(EVERY_ROLE),
+    "alignment:patterns": Page(EVERY_ROLE),
     "alignment:meeting": Page(EVERY_ROLE),
     "alignment:add_action": PostOnly(),
     "alignment:close_action": PostOnly(),

@@ -48,7 +48,9 @@ def test_a_review_records_who_reviewed_what(client: Client, role_user: RoleUser)
     leads = page.split('data-kpi="leads"', 1)[1].split("</tr>", 1)[0]
     assert 'data-field="last-review">-<' in leads
     refused = client.post(
-        "/alignment/definitions/review/", {"quarter": "2026-13", "kpi": ["mqls"]}, HTTP_ACCEPT_LANGUAGE="en"
+        "/alignment/definitions/review/",
+        {"quarter": "2026-13", "kpi": ["mqls"]},
+        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert refused.status_code == 302 and KpiReview.objects.count() == 1
     client.force_login(role_user("executive"))

@@ -41,3 +41,19 @@ def test_the_checklist_on_demo_data(
     assert page.locator("li[data-item=meetings]").get_attribute("data-holds") == "yes"
     assert "every Monday 10:00" in page.locator("li[data-item=meetings]").inner_text()
     tab.screenshot(f"checklist-{locale}")
+
+
+def test_what_converts_on_demo_data(open_tab: OpenTab, fast_passwords: None) -> None:
+    load_demo(dt.date(2026, 11, 25), persons=1500, seed=2026)
+    tab = open_tab("ja-JP")
+    tab.log_in(*LOGINS["marketing"])
+    tab.goto("/alignment/what-converts/?period=FY2026Q2")
+    page = tab.page
+    assert page.locator("[data-field=company]").is_visible()
+    assert page.locator("table[data-patterns] tbody tr").count() >= 4
+    first = page.locator("table[data-patterns] tbody tr a").first
+    with page.expect_navigation():
+        first.click()
+    assert "/records/persons/" in page.url
+    tab.goto("/alignment/what-converts/?period=FY2026Q2")
+    tab.screenshot("what-converts-ja-JP")
