@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 
 from feedback.models import Feedback
 from funnel.business_days import BusinessCalendar
-from funnel.metrics.sla import mql_deadline
+from funnel.metrics.sla import HANDLING_FIELDS, mql_deadline
 from funnel.models import Person
 from funnel.periods import Period, local_date
 
@@ -24,15 +24,18 @@ class WaitingMql:
     overdue: bool
 
 
+def waits(person: Person) -> bool:
+    """An MQL waits for follow-up until one of the SLA's handling moments is set."""
+    return person.mql_at is not None and all(
+        getattr(person, field) is None for field in HANDLING_FIELDS
+    )
+
+
 def waiting_mqls(as_of: dt.datetime, channel: str = "") -> QuerySet[Person]:
     """MQLs by as_of with no SQL, opportunity, win or disqualification yet; deadlines rise
     with the MQL date, so by MQL date is by deadline."""
     persons = Person.objects.filter(
-        mql_at__lte=as_of,
-        sql_at__isnull=True,
-        opportunity_at__isnull=True,
-        won_at__isnull=True,
-        disqualified_at__isnull=True,
+        mql_at__lte=as_of, **{f"{field}__isnull": True for field in HANDLING_FIELDS}
     )
     if channel:
         persons = persons.filter(channel__key=channel)

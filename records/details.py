@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from feedback.models import Feedback
+from feedback.selectors import waits
 from funnel.choices import DisqualifyReason
 from funnel.metrics.filters import opportunity_channel_key
 from funnel.models import Activity, Opportunity, OpportunityChange, Person, StageEntry
@@ -63,11 +64,7 @@ def person_page(person: Person) -> dict[str, Any]:
         "feedback": Feedback.objects.filter(person=person)
         .select_related("author")
         .order_by("decided_at", "pk"),
-        "waiting_mql": bool(
-            person.mql_at
-            and not (person.sql_at or person.opportunity_at or person.won_at)
-            and not person.disqualified_at
-        ),
+        "waiting_mql": waits(person),
         "reasons": DisqualifyReason.choices,
     }
 
