@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,10 +28,16 @@ from alignment import selectors, services
 from alignment.checklist import evaluate
 from alignment.meeting import meeting_page
 from alignment.models import ActionItem, Proposal
+from alignment.nonconversion import DIMENSIONS as NONCONVERSION_DIMENSIONS
+from alignment.nonconversion import cohort, non_conversion, with_outcomes
 from alignment.patterns import SMALL_SAMPLE, Pattern, what_converts
+from funnel.choices import DisqualifyReason
 from funnel.metrics.filters import UNKNOWN
 from funnel.metrics.formatting import Kind, format_figure
+from funnel.metrics.snapshot import kpi_snapshot
+from funnel.models import Person
 from funnel.periods import Period, PeriodError, current_quarter, parse_period, previous_quarter
+from records.csv_export import csv_response
 
 
 @require_GET
@@ -264,3 +270,83 @@ def _cohort_url(period: Period, as_of: dt.datetime, dimension: str, key: str) ->
     query = {"kpi": "opportunity_rate", "period": period.name, "as_of": as_of.isoformat(),
              dimension: key}  # fmt: skip
     return f"{reverse('records:persons')}?{urlencode(query)}"
+
+
+@require_GET
+@role_required(DASHBOARD_ROLES)
+def why_not(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    try:
+        period, dimension = _analysis_question(request, now)
+    except (PeriodError, ValueError) as exc:
+        refused = {"error": str(exc), "period_name": request.GET.get("period", "")}
+        return render(request, "alignment/why_not.html", refused, status=400)
+    found = non_conversion(period, now, dimension)
+    context: dict[str, object] = {
+        "found": found,
+        "period_name": period.name,
+        "dimension": dimension,
+        "dimensions": [(key, label) for key, label in ANALYSIS_DIMENSIONS],
+        "reasons": [(r, DisqualifyReason(r).label) for r in found.reasons],
+        "maturing": _maturing(period, now),
+        "may_open_records": has_role(request.user, RECORD_ROLES),
+    }
+    return render(request, "alignment/why_not.html", context)
+
+
+@require_GET
+@role_required(RECORD_ROLES)
+def why_not_persons(request: HttpRequest) -> StreamingHttpResponse | HttpResponse:
+    """The cohort's persons with their outcome, as CSV: the drill-down of every count."""
+    now = timezone.now()
+    try:
+        period, dimension = _analysis_question(request, now)
+    except (PeriodError, ValueError) as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    window, members = cohort(period, now)
+    rows = (
+        with_outcomes(members, window)
+        .select_related("channel", "campaign")
+        .order_by("mql_at", "pk")
+    )
+    return csv_response(
+        f"why-not-{period.name}.csv",
+        ("person_id", "name", "email", "company", dimension, "mql_at", "outcome",
+         "disqualify_reason"),
+        (
+            (
+                p.pk, p.name, p.email_normalized, p.company, _group_of(p, dimension),
+                p.mql_at.isoformat() if p.mql_at else "", p.outcome,  # type: ignore[attr-defined]
+                p.disqualify_reason if p.outcome == "dropped" else "",  # type: ignore[attr-defined]
+            )
+            for p in rows.iterator()
+        ),
+    )  # fmt: skip
+
+
+def _analysis_question(request: HttpRequest, now: dt.datetime) -> tuple[Period, str]:
+    name = request.GET.get("period", "")
+    period = parse_period(name) if name else previous_quarter(current_quarter(now))
+    dimension = request.GET.get("by", "channel")
+    if dimension not in NONCONVERSION_DIMENSIONS:
+        raise ValueError(f"by: one of {', '.join(NONCONVERSION_DIMENSIONS)}")
+    return period, dimension
+
+
+def _group_of(person: Person, dimension: str) -> str:
+    if dimension == "channel":
+        return person.channel.key if person.channel else ""
+    if dimension == "campaign":
+        return person.campaign.key if person.campaign else ""
+    return str(getattr(person, dimension) or "")
+
+
+def _maturing(period: Period, now: dt.datetime) -> bool:
+    snapshot = kpi_snapshot(period, now)
+    return bool(snapshot["cohorts"]["opportunity_rate"]["maturing"])
+
+
+ANALYSIS_DIMENSIONS = (
+    *DIMENSION_LABELS,
+    ("owner", _lazy("Owner")),
+)

@@ -163,6 +163,8 @@ EXPECTED: dict[str, Rule] = {
     "alignment:review": PostOnly(),
     "alignment:checklist": Page(EVERY_ROLE),
     "alignment:patterns": Page(EVERY_ROLE),
+    "alignment:why_not": Page(EVERY_ROLE),
+    "alignment:why_not_persons": Page(RECORD_ROLES),
     "alignment:meeting": Page(EVERY_ROLE),
     "alignment:add_action": PostOnly(),
     "alignment:close_action": PostOnly(),
