@@ -57,3 +57,18 @@ def test_what_converts_on_demo_data(open_tab: OpenTab, fast_passwords: None) -> 
     assert "/records/persons/" in page.url
     tab.goto("/alignment/what-converts/?period=FY2026Q2")
     tab.screenshot("what-converts-ja-JP")
+
+
+def test_why_mqls_did_not_convert_on_demo_data(open_tab: OpenTab, fast_passwords: None) -> None:
+    load_demo(dt.date(2026, 11, 25), persons=1500, seed=2026)
+    tab = open_tab("en-US", width=390)
+    tab.log_in(*LOGINS["sales"])
+    tab.goto("/alignment/why-not/?period=FY2026Q2&by=industry")
+    page = tab.page
+    total = page.locator("tr[data-key=total]")
+    assert total.is_visible()
+    with page.expect_download() as download:
+        page.click("a[data-action=persons-csv]")
+    lines = open(download.value.path(), encoding="utf-8-sig").read().strip().splitlines()  # noqa: SIM115
+    assert total.locator("td").first.inner_text() == str(len(lines) - 1)
+    tab.screenshot("why-not-en-phone")
