@@ -32,9 +32,9 @@ def test_a_draft_is_approved_by_both_teams_on_the_page(
     for login, locale, width in (("marketing", "ja-JP", 1280), ("sales", "en-US", 390)):
         tab = open_tab(locale, width=width)
         tab.log_in(*LOGINS[login])
-        tab.goto("/")
+        tab.goto("/alignment/checklist/")
         with tab.page.expect_navigation():
-            tab.page.locator("header a[href='/agreement/']").click()
+            tab.page.locator("nav.subnav a[href='/agreement/']").click()
         article = tab.page.locator(f"article[data-version='{draft.pk}']")
         assert article.locator("pre.diff .added").count() >= 1
         tab.screenshot(f"agreement-{login}-{locale}-{width}")

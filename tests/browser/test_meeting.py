@@ -26,10 +26,10 @@ def test_the_meeting_is_run_from_one_page(
     load_demo(dt.date(2026, 11, 25), persons=1500, seed=2026)
     tab = open_tab(locale)
     tab.log_in(*LOGINS["sales"])
-    tab.goto("/")
+    tab.goto("/alignment/checklist/")
     page = tab.page
     with page.expect_navigation():
-        page.locator("header a[href='/alignment/meeting/']").click()
+        page.locator("nav.subnav a[href='/alignment/meeting/']").click()
     assert page.locator("h1").inner_text().startswith(title)
     assert page.locator("table[data-shared] tbody tr").count() >= 4
     form = page.locator("form.add-action")
