@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from alignment.models import ChecklistAnswer, KpiReview, Proposal
+from alignment.models import ChecklistAnswer, ChecklistScore, KpiReview, Proposal
 from feedback.models import Feedback
 from funnel.choices import OpportunityStatus
 from funnel.metrics.catalogue import HEADLINE_KPIS, kpi
@@ -308,3 +308,23 @@ def evaluate(now: dt.datetime | None = None) -> list[ItemResult]:
             verdict = Verdict(answer.holds, answer.note, answer)
         results.append(ItemResult(item, verdict))
     return results
+
+
+def record_score(now: dt.datetime | None = None) -> ChecklistScore:
+    """Today's score (replacing an earlier one of the same day)."""
+    now = now or timezone.now()
+    results = evaluate(now)
+    score, _created = ChecklistScore.objects.update_or_create(
+        day=timezone.localdate(now),
+        defaults={
+            "held": sum(1 for r in results if r.verdict.holds),
+            "total": len(results),
+            "items": {r.item.key: r.verdict.holds for r in results},
+        },
+    )
+    return score
+
+
+def score_on(day: dt.date) -> ChecklistScore | None:
+    """The latest score recorded on or before `day`."""
+    return ChecklistScore.objects.filter(day__lte=day).order_by("-day").first()

@@ -175,3 +175,21 @@ class ActionItem(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ChecklistScore(models.Model):
+    """The checklist as it stood on a day: the score over time (recorded daily by beat,
+    and when the page is opened), and the quarterly report's."""
+
+    day = models.DateField(_("day"), unique=True)
+    held = models.PositiveSmallIntegerField(_("items that hold"))
+    total = models.PositiveSmallIntegerField(_("items"))
+    items = models.JSONField(_("items"), default=dict)  # key -> true / false / null
+
+    class Meta:
+        verbose_name = _("checklist score")
+        verbose_name_plural = _("checklist scores")
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.held}/{self.total}"

@@ -25,9 +25,9 @@ from accounts.access import (
     role_required,
 )
 from alignment import selectors, services
-from alignment.checklist import evaluate
+from alignment.checklist import evaluate, record_score
 from alignment.meeting import meeting_page
-from alignment.models import ActionItem, Proposal
+from alignment.models import ActionItem, ChecklistScore, Proposal
 from alignment.nonconversion import DIMENSIONS as NONCONVERSION_DIMENSIONS
 from alignment.nonconversion import cohort, non_conversion, with_outcomes
 from alignment.patterns import SMALL_SAMPLE, Pattern, what_converts
@@ -127,10 +127,12 @@ def decide(request: HttpRequest, proposal_id: int) -> HttpResponse:
 @role_required(DASHBOARD_ROLES)
 def checklist(request: HttpRequest) -> HttpResponse:
     results = evaluate()
+    record_score()  # the page's own reading counts as today's score
     context = {
         "results": results,
         "held": sum(1 for result in results if result.verdict.holds),
         "total": len(results),
+        "history": ChecklistScore.objects.all()[:12],
         "may_answer": has_role(request.user, REVIEW_ROLES),
     }
     return render(request, "alignment/checklist.html", context)

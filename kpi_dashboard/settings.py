@@ -197,6 +197,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.sync_due_connections_task",
         "schedule": 60.0,
     },
+    "record-checklist-score": {
+        "task": "alignment.tasks.record_checklist_score_task",
+        "schedule": 6 * 3600.0,
+    },
 }
 
 REST_FRAMEWORK = {

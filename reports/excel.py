@@ -177,6 +177,19 @@ def _feedback(sheet: _Sheet, report: QuarterlyReport) -> None:
     sheet.widths(22, 12, 12, 12, 16, 24)
 
 
+def _checklist(sheet: _Sheet, report: QuarterlyReport) -> None:
+    checklist = report.checklist
+    if checklist is None:
+        sheet.row(_("The checklist was not recorded by the end of this quarter."))
+        return
+    sheet.row(_("Items that hold"), Figure(checklist.held, Kind.COUNT), header=True)
+    sheet.row(_("Items"), Figure(checklist.total, Kind.COUNT))
+    sheet.row(_("Day"), checklist.day.isoformat())
+    for text, holds in checklist.items:
+        sheet.row(str(text), "?" if holds is None else ("✓" if holds else "✗"))
+    sheet.widths(80, 12)
+
+
 def _sla(sheet: _Sheet, report: QuarterlyReport) -> None:
     sla = report.sla
     sheet.row(_("MQL follow-up SLA"), sla["rate"])
@@ -217,6 +230,7 @@ def report_workbook(report: QuarterlyReport) -> bytes:
     _channels(_Sheet(book, _("By channel")), report)
     _disqualifications(_Sheet(book, _("Disqualification reasons")), report)
     _feedback(_Sheet(book, _("Sales feedback")), report)
+    _checklist(_Sheet(book, _("Alignment checklist")), report)
     _sla(_Sheet(book, _("MQL follow-up SLA")), report)
     _commentary(_Sheet(book, _("Commentary")), report)
     out = BytesIO()

@@ -22,6 +22,8 @@ from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from alignment.checklist import ITEMS
+from alignment.models import ChecklistScore
 from funnel.choices import DisqualifyReason
 from funnel.metrics.catalogue import (
     CHANNEL_COLUMNS,
@@ -139,6 +141,16 @@ class FeedbackRow:
 
 
 @dataclass(frozen=True)
+class ChecklistView:
+    """The alignment checklist as it stood at the quarter's end (or as_of)."""
+
+    day: dt.date
+    held: int
+    total: int
+    items: list[tuple[Label, bool | None]]
+
+
+@dataclass(frozen=True)
 class ReasonRow:
     code: str
     label: Label
@@ -171,6 +183,7 @@ class QuarterlyReport:
     sla: dict[str, Any]
     commentary: dict[str, Commentary] = field(default_factory=dict)
     feedback: list[FeedbackRow] = field(default_factory=list)
+    checklist: ChecklistView | None = None
 
     @property
     def label(self) -> str:
@@ -266,6 +279,17 @@ def _kgi(tree: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _checklist(score: ChecklistScore | None) -> ChecklistView | None:
+    if score is None:
+        return None
+    return ChecklistView(
+        day=score.day,
+        held=score.held,
+        total=score.total,
+        items=[(item.text, score.items.get(item.key)) for item in ITEMS],
+    )
+
+
 def quarterly_report(period: Period, as_of: dt.datetime) -> QuarterlyReport:
     """Everything the quarterly report shows, for fiscal quarter `period` as of `as_of`."""
     return present_report(report_data(period, as_of))
@@ -322,6 +346,7 @@ def present_report(data: ReportData) -> QuarterlyReport:
             "business_days": settings.MQL_SLA_BUSINESS_DAYS,
         },
         commentary=data.commentaries,
+        checklist=_checklist(data.checklist),
         feedback=[
             FeedbackRow(
                 row.key,

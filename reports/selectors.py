@@ -11,6 +11,8 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 
+from alignment.checklist import score_on
+from alignment.models import ChecklistScore
 from dashboard.selectors import channel_names
 from feedback.selectors import FeedbackSummary, feedback_summary
 from funnel.metrics.disqualifications import ReasonCount, disqualification_reasons
@@ -18,7 +20,7 @@ from funnel.metrics.filters import KpiFilters
 from funnel.metrics.sla import SlaResult, mql_follow_up_sla
 from funnel.metrics.snapshot import json_ready, kpi_snapshot
 from funnel.metrics.window import Window
-from funnel.periods import Period, previous_quarter
+from funnel.periods import Period, local_date, previous_quarter
 from reports.models import Department, ReportCommentary
 from reports.quarters import quarter_label, year_earlier
 
@@ -92,6 +94,7 @@ class ReportData:
     channel_names: dict[str, str]
     commentaries: dict[str, Commentary]
     feedback: FeedbackSummary
+    checklist: ChecklistScore | None
 
 
 def report_data(period: Period, as_of: dt.datetime) -> ReportData:
@@ -107,4 +110,5 @@ def report_data(period: Period, as_of: dt.datetime) -> ReportData:
         channel_names=channel_names(),
         commentaries=commentaries(period),
         feedback=feedback_summary(period, as_of),
+        checklist=score_on(min(period.end, local_date(as_of))),
     )

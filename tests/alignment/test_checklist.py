@@ -119,3 +119,28 @@ def test_items_the_data_cannot_tell_are_answered_by_hand(
     client.force_login(role_user("executive"))
     assert client.post("/alignment/checklist/answer/", {"item": "meetings"}).status_code == 403
     assert client.get("/alignment/checklist/").status_code == 200
+
+
+def test_the_score_is_kept_over_time_and_reported(client: Client, role_user: RoleUser) -> None:
+    from alignment.checklist import record_score
+    from alignment.models import ChecklistScore
+    from alignment.tasks import record_checklist_score_task
+
+    assert record_checklist_score_task.apply().get() == 0
+    quarter = current_quarter()
+    _target(quarter.name, "won_amount")
+    _target(quarter.name, "opportunities")
+    score = record_score()
+    assert (score.held, score.total, score.items["kpi_tree"]) == (1, 15, True)
+    assert ChecklistScore.objects.count() == 1  # the same day: replaced
+    client.force_login(role_user("executive"))
+    page = client.get("/alignment/checklist/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "1 / 15" in page
+    report = client.get(
+        f"/reports/quarterly/{quarter.name}/", HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    section = report.split('id="checklist"', 1)[1].split("</section>", 1)[0]
+    assert "1 of 15 items hold" in section and "✓ A KPI tree is built backwards" in section
+    last = previous_quarter(quarter).name
+    old = client.get(f"/reports/quarterly/{last}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "The checklist was not recorded by the end of this quarter." in old

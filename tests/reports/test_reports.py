@@ -49,7 +49,9 @@ EXAMPLE_TREE = {
     "leads": ("574", "473.1", "33"),
 }
 # Workbook sheets, in order (their names are translated).
-SUMMARY, TREE, SHARED, MARKETING, SALES, CHANNELS, REASONS, FEEDBACK, SLA, COMMENTARY = range(10)
+SUMMARY, TREE, SHARED, MARKETING, SALES, CHANNELS, REASONS, FEEDBACK, CHECKLIST, SLA, COMMENTARY = (
+    range(11)
+)
 
 
 @pytest.fixture
@@ -295,7 +297,7 @@ def test_it_renders_the_workbook_with_the_same_numbers_as_numbers(
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     book = load_workbook(BytesIO(response.content))
     sheets = book.worksheets
-    assert len(sheets) == 10
+    assert len(sheets) == 11
     snapshot = _snapshot()
     tree = _rows_by_key(sheets[TREE])
     for node in EXAMPLE_TREE:
