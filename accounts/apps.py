@@ -5,8 +5,8 @@ from django.db.models.signals import post_migrate
 
 
 def grant_ops_admin_permissions(sender: Any, **kwargs: Any) -> None:
-    """Ops admins manage every funnel, integrations and qualification model in Django
-    admin, and the login attempts of django-axes (to see and lift a paused login)."""
+    """Ops admins manage every funnel, integrations, qualification and alignment model in
+    Django admin, and the login attempts of django-axes (to see and lift a paused login)."""
     from django.contrib.auth.models import Group, Permission
 
     from accounts.roles import OPS_ADMIN
@@ -14,7 +14,13 @@ def grant_ops_admin_permissions(sender: Any, **kwargs: Any) -> None:
     group, _ = Group.objects.get_or_create(name=OPS_ADMIN)
     group.permissions.add(
         *Permission.objects.filter(
-            content_type__app_label__in=("funnel", "integrations", "qualification", "axes")
+            content_type__app_label__in=(
+                "funnel",
+                "integrations",
+                "qualification",
+                "alignment",
+                "axes",
+            )
         )
     )
 

@@ -3,6 +3,8 @@ team's comments and ops' decision (the article: KPIの定期的な見直し, 改
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -193,3 +195,68 @@ class ChecklistScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.held}/{self.total}"
+
+
+class AlertSettings(models.Model):
+    """Who is told when a shared KPI falls behind its pace or the MQL follow-up SLA drops
+    under its threshold (one row, edited by ops admins in admin)."""
+
+    enabled = models.BooleanField(_("send alerts"), default=True)
+    sla_threshold = models.DecimalField(
+        _("MQL follow-up SLA threshold"), max_digits=4, decimal_places=3, default=Decimal("0.8"),
+        help_text=_("A share between 0 and 1: 0.8 alerts under 80%."),
+    )  # fmt: skip
+    marketing_emails = models.TextField(_("marketing recipients"), blank=True)
+    sales_emails = models.TextField(_("sales recipients"), blank=True)
+    executive_emails = models.TextField(_("executive recipients (weekly digest)"), blank=True)
+
+    class Meta:
+        verbose_name = _("alert settings")
+        verbose_name_plural = _("alert settings")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sla_threshold__gte=0, sla_threshold__lte=1),
+                name="alertsettings_threshold_is_a_share",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(_("alert settings"))
+
+
+class Alert(models.Model):
+    """One alert: a KPI behind its pace, or the SLA under its threshold, at most once a day
+    per KPI; shown on the dashboard that day and mailed to the owners."""
+
+    key = models.CharField(_("KPI"), max_length=40)
+    day = models.DateField(_("day"))
+    value = models.CharField(_("value"), max_length=100)
+    message = models.TextField(_("message"))
+    sent_to = models.TextField(_("sent to"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        ordering = ["-day", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "day"], name="alert_once_a_day_per_kpi")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.key}"
+
+
+class DigestSent(models.Model):
+    """The executives' weekly digest, sent once per ISO week."""
+
+    week = models.CharField(max_length=10, unique=True)  # 2026-W49
+    sent_to = models.TextField(blank=True)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("weekly digest")
+        verbose_name_plural = _("weekly digests")
+
+    def __str__(self) -> str:
+        return self.week

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import (
@@ -206,10 +206,10 @@ def record_meeting(request: HttpRequest) -> HttpResponse:
 
 
 DIMENSION_LABELS = (
-    ("channel", _lazy("Channel")),
-    ("campaign", _lazy("Campaign")),
-    ("industry", _lazy("Industry")),
-    ("company_size", _lazy("Company size")),
+    ("channel", gettext_lazy("Channel")),
+    ("campaign", gettext_lazy("Campaign")),
+    ("industry", gettext_lazy("Industry")),
+    ("company_size", gettext_lazy("Company size")),
 )
 
 
@@ -350,5 +350,5 @@ def _maturing(period: Period, now: dt.datetime) -> bool:
 
 ANALYSIS_DIMENSIONS = (
     *DIMENSION_LABELS,
-    ("owner", _lazy("Owner")),
+    ("owner", gettext_lazy("Owner")),
 )

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from accounts.access import DASHBOARD_ROLES, RECORD_ROLES, has_role, role_required
+from alignment.alerts import todays_alerts
 from dashboard.charts import dashboard_charts
 from dashboard.presenters import (
     dashboard_context,
@@ -52,4 +53,5 @@ def home(request: HttpRequest) -> HttpResponse:
         has_data(),
         records_visible,
     )
+    context["alerts"] = todays_alerts()
     return render(request, TEMPLATE, context)

@@ -201,7 +201,25 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alignment.tasks.record_checklist_score_task",
         "schedule": 6 * 3600.0,
     },
+    "check-alerts": {"task": "alignment.tasks.check_alerts_task", "schedule": 3600.0},
+    # Hourly; it sends once per ISO week, so early on Monday.
+    "weekly-digest": {"task": "alignment.tasks.send_digest_task", "schedule": 3600.0},
 }
+# Alerts and the weekly digest (alignment/alerts.py): mail through Django's settings; the
+# embedded mode prints them on the console. SITE_URL makes the links in the mails.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if EMBEDDED or DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="kpi-bridge@localhost")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

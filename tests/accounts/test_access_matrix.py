@@ -30,6 +30,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.authtoken.models import Token
 
+from alignment.models import Alert, AlertSettings
 from funnel.models import (
     CompanyHoliday,
     Opportunity,
@@ -61,7 +62,9 @@ INBOX_ROLES = frozenset({SALES, OPS_ADMIN})
 UPLOADER = frozenset({OPS_ADMIN})
 # Apps whose models the ops admins manage (connections, criteria, targets, overrides); the
 # rest of the admin (users, groups, API tokens) is the superuser's.
-OPS_ADMIN_APPS = frozenset({"funnel", "integrations", "qualification", "feedback", "axes"})
+OPS_ADMIN_APPS = frozenset(
+    {"funnel", "integrations", "qualification", "feedback", "alignment", "axes"}
+)
 # History rows are written by ingest only: nobody adds them by hand.
 # Rows no one adds by hand: histories, and django-axes' record of login attempts.
 READ_ONLY_HISTORY = frozenset(
@@ -71,6 +74,9 @@ READ_ONLY_HISTORY = frozenset(
         "axes.accessattempt",
         "axes.accesslog",
         "axes.accessfailurelog",
+        # The alerts raised, and the alert settings' one row (created when first read).
+        "alignment.alert",
+        "alignment.alertsettings",
     }
 )
 
@@ -311,6 +317,8 @@ def _one_of_each_admin_model(users: dict[str, User]) -> None:
     if not Connection.objects.exists():
         add_connection("hs-matrix", "hubspot", {"token": "pat-test"})
     Token.objects.get_or_create(user=users[SUPERUSER])
+    AlertSettings.objects.get_or_create(pk=1)
+    Alert.objects.get_or_create(key="opportunities", day="2026-06-15", defaults={"value": "x"})
     if not CriteriaVersion.objects.exists():
         services.propose(parse_criteria_text(SPEC_EXAMPLE), users[OPS_ADMIN], "matrix")
     attempt = {"username": "someone", "ip_address": "203.0.113.9", "user_agent": "test"}
