@@ -94,7 +94,7 @@ def non_conversion(period: Period, as_of: dt.datetime, dimension: str) -> NonCon
         by_reason[reason] = by_reason.get(reason, 0) + row["persons"]
     groups = [
         Outcomes(
-            key=str(group) if group not in (None, "") else UNKNOWN,
+            key=str(group or UNKNOWN),  # as breakdown() names a missing value
             size=row["size"],
             converted=row["converted"],
             at_mql=row["at_mql"],

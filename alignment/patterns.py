@@ -99,7 +99,7 @@ def what_converts(period: Period, as_of: dt.datetime) -> WhatConverts:
     for dimension in DIMENSIONS:
         totals: dict[str, list[int]] = {}
         for group, counts in breakdown_counts(window, filters, dimension):
-            key = str(group) if group not in (None, "") else UNKNOWN
+            key = str(group or UNKNOWN)  # as breakdown() names a missing value
             found = totals.setdefault(key, [0, 0])
             found[0] += counts["opportunity_rate__converted"]
             found[1] += counts["mqls"]

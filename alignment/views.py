@@ -62,7 +62,7 @@ def review(request: HttpRequest) -> HttpResponse:
             request.POST.get("note", "")[:4000],
         )
     except services.AlignmentRefused as exc:
-        messages.error(request, _("Not recorded: %(why)s.") % {"why": exc})
+        _refused(request, exc)
     else:
         messages.success(request, _("Your review is recorded."))
     return redirect("alignment:definitions")
@@ -90,7 +90,7 @@ def propose(request: HttpRequest) -> HttpResponse:
             request.POST.get("reason", "")[:4000],
         )
     except services.AlignmentRefused as exc:
-        messages.error(request, _("Not recorded: %(why)s.") % {"why": exc})
+        _refused(request, exc)
     else:
         messages.success(request, _("Your proposal is recorded."))
     return redirect("alignment:proposals")
@@ -103,7 +103,7 @@ def comment(request: HttpRequest, proposal_id: int) -> HttpResponse:
     try:
         services.comment(proposal, request.user, request.POST.get("text", "")[:4000])
     except services.AlignmentRefused as exc:
-        messages.error(request, _("Not recorded: %(why)s.") % {"why": exc})
+        _refused(request, exc)
     return redirect("alignment:proposals")
 
 
@@ -119,7 +119,7 @@ def decide(request: HttpRequest, proposal_id: int) -> HttpResponse:
             proposal, request.user, decision == "accept", request.POST.get("note", "")[:4000]
         )
     except services.AlignmentRefused as exc:
-        messages.error(request, _("Not recorded: %(why)s.") % {"why": exc})
+        _refused(request, exc)
     return redirect("alignment:proposals")
 
 
@@ -149,7 +149,7 @@ def answer(request: HttpRequest) -> HttpResponse:
             request.POST.get("note", "")[:4000],
         )
     except services.AlignmentRefused as exc:
-        messages.error(request, _("Not recorded: %(why)s.") % {"why": exc})
+        _refused(request, exc)
     return redirect("alignment:checklist")
 
 
@@ -175,7 +175,7 @@ def add_action(request: HttpRequest) -> HttpResponse:
             due,
         )
     except services.AlignmentRefused as exc:
-        messages.error(request, _("Not recorded: %(why)s.") % {"why": exc})
+        _refused(request, exc)
     return redirect("alignment:meeting")
 
 
@@ -199,7 +199,7 @@ def record_meeting(request: HttpRequest) -> HttpResponse:
             request.POST.get("decisions", "")[:20000],
         )
     except services.AlignmentRefused as exc:
-        messages.error(request, _("Not recorded: %(why)s.") % {"why": exc})
+        _refused(request, exc)
     else:
         messages.success(request, _("The meeting is recorded."))
     return redirect("alignment:meeting")
@@ -211,6 +211,10 @@ DIMENSION_LABELS = (
     ("industry", gettext_lazy("Industry")),
     ("company_size", gettext_lazy("Company size")),
 )
+
+
+def _refused(request: HttpRequest, exc: Exception) -> None:
+    messages.error(request, _("Not recorded: %(why)s.") % {"why": exc})
 
 
 def _date(text: str) -> dt.date | None:
@@ -226,11 +230,10 @@ def _date(text: str) -> dt.date | None:
 @role_required(DASHBOARD_ROLES)
 def patterns(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    name = request.GET.get("period", "")
     try:
-        period = parse_period(name) if name else previous_quarter(current_quarter(now))
+        period = _closed_period(request, now)
     except PeriodError as exc:
-        refused = {"error": str(exc), "period_name": name}
+        refused = {"error": str(exc), "period_name": request.GET.get("period", "")}
         return render(request, "alignment/patterns.html", refused, status=400)
     found = what_converts(period, now)
     company = found.company.rate if found.company else None
@@ -326,9 +329,15 @@ def why_not_persons(request: HttpRequest) -> StreamingHttpResponse | HttpRespons
     )  # fmt: skip
 
 
-def _analysis_question(request: HttpRequest, now: dt.datetime) -> tuple[Period, str]:
+def _closed_period(request: HttpRequest, now: dt.datetime) -> Period:
+    """The `period` asked for, by default the last closed quarter (its cohorts have had
+    time to convert)."""
     name = request.GET.get("period", "")
-    period = parse_period(name) if name else previous_quarter(current_quarter(now))
+    return parse_period(name) if name else previous_quarter(current_quarter(now))
+
+
+def _analysis_question(request: HttpRequest, now: dt.datetime) -> tuple[Period, str]:
+    period = _closed_period(request, now)
     dimension = request.GET.get("by", "channel")
     if dimension not in NONCONVERSION_DIMENSIONS:
         raise ValueError(f"by: one of {', '.join(NONCONVERSION_DIMENSIONS)}")
