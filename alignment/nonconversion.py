@@ -17,6 +17,7 @@ from funnel.metrics.filters import UNKNOWN, KpiFilters
 from funnel.metrics.window import Window, persons_dated
 from funnel.models import Opportunity, Person
 from funnel.periods import Period
+from qualification.applied import stage_dates
 
 DIMENSIONS = ("channel", "campaign", "industry", "company_size", "owner")
 
@@ -55,7 +56,7 @@ def _key(dimension: str) -> Combinable:
 
 
 def cohort(period: Period, as_of: dt.datetime) -> tuple[Window, QuerySet[Person]]:
-    window = Window(period, as_of)
+    window = Window(period, as_of, stage_dates(as_of))
     return window, persons_dated(window, KpiFilters(), "mql_at")
 
 
@@ -63,7 +64,7 @@ def outcome_filters(window: Window) -> dict[str, Q]:
     """The one definition of each column (also the persons CSV)."""
     converted = window.reached("opportunity")
     dropped = ~converted & Q(disqualified_at__lte=window.as_of)
-    at_sql = ~converted & ~dropped & Q(sql_at__lte=window.as_of)
+    at_sql = ~converted & ~dropped & window.before("sql_at", window.as_of)
     at_mql = ~converted & ~dropped & ~at_sql
     return {"converted": converted, "dropped": dropped, "at_sql": at_sql, "at_mql": at_mql}
 

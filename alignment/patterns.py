@@ -19,6 +19,7 @@ from funnel.metrics.filters import UNKNOWN, KpiFilters
 from funnel.metrics.window import Window, persons_dated
 from funnel.models import Activity
 from funnel.periods import Period
+from qualification.applied import stage_dates
 
 Z = 1.959963984540054  # the 97.5th percentile of the normal distribution: a 95% interval
 SMALL_SAMPLE = 30
@@ -93,7 +94,7 @@ class WhatConverts:
 
 
 def what_converts(period: Period, as_of: dt.datetime) -> WhatConverts:
-    window, filters = Window(period, as_of), KpiFilters()
+    window, filters = Window(period, as_of, stage_dates(as_of)), KpiFilters()
     by: dict[str, list[Pattern]] = {}
     company = None
     for dimension in DIMENSIONS:

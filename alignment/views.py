@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -312,7 +313,8 @@ def why_not_persons(request: HttpRequest) -> StreamingHttpResponse | HttpRespons
     rows = (
         with_outcomes(members, window)
         .select_related("channel", "campaign")
-        .order_by("mql_at", "pk")
+        .annotate(stage_mql_at=F(window.field("mql_at")))
+        .order_by("stage_mql_at", "pk")
     )
     return csv_response(
         f"why-not-{period.name}.csv",
@@ -321,7 +323,7 @@ def why_not_persons(request: HttpRequest) -> StreamingHttpResponse | HttpRespons
         (
             (
                 p.pk, p.name, p.email_normalized, p.company, _group_of(p, dimension),
-                p.mql_at.isoformat() if p.mql_at else "", p.outcome,  # type: ignore[attr-defined]
+                p.stage_mql_at.isoformat(), p.outcome,  # type: ignore[attr-defined]
                 p.disqualify_reason if p.outcome == "dropped" else "",  # type: ignore[attr-defined]
             )
             for p in rows.iterator()

@@ -14,6 +14,8 @@ from funnel.metrics.catalogue import CATALOGUE, TREE_INPUT_LABELS, TreeReason, o
 from funnel.metrics.filters import FILTER_PARAMS
 from funnel.metrics.snapshot import json_ready, kpi_snapshot
 from funnel.metrics.tree import INPUT_KEYS
+from qualification.applied import stage_dates
+from qualification.criteria import STAGES
 
 _PARAMETERS = [
     OpenApiParameter(
@@ -25,6 +27,16 @@ _PARAMETERS = [
         "as_of", str, description="ISO 8601 moment the numbers are computed at; default: now"
     ),
     *[OpenApiParameter(name, str, description=f"narrow to one {name}") for name in FILTER_PARAMS],
+    *[
+        OpenApiParameter(
+            f"criteria_{stage}",
+            int,
+            description=f"compute with this {stage.upper()} criteria version (a draft, the "
+            "version in effect or an older one) as if it were in effect at as_of, in rules "
+            "mode (kpi-spec 2b, section 7)",
+        )
+        for stage in STAGES
+    ],
     *[
         OpenApiParameter(
             f"what_if_{key}",
@@ -72,5 +84,11 @@ class KpiView(APIView):
             question = kpi_question(request.query_params)
         except BadQuestion as exc:
             return Response({"detail": str(exc)}, status=400)
-        snapshot = kpi_snapshot(question.period, question.as_of, question.filters, question.what_if)
+        try:
+            dates = stage_dates(question.as_of, question.criteria)
+        except RuntimeError as exc:  # the criteria's moments could not be computed
+            return Response({"detail": str(exc)}, status=503)
+        snapshot = kpi_snapshot(
+            question.period, question.as_of, question.filters, question.what_if, dates
+        )
         return Response(json_ready(snapshot))

@@ -9,13 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from funnel.metrics.filters import KpiFilters, filters_from_params
 from funnel.metrics.tree import INPUT_KEYS, RATE_OF_INPUT
 from funnel.periods import Period, PeriodError, current_quarter, parse_as_of, parse_period
 from funnel.values import BadValue
+from qualification.applied import criteria_of_version
+from qualification.criteria import STAGES, Criteria, CriteriaProblem
 
 _SPACED_OFFSET = re.compile(r"(?<=\d) (\d{2}:?\d{2})$")
 
@@ -30,6 +32,8 @@ class KpiQuestion:
     as_of: dt.datetime
     filters: KpiFilters
     what_if: dict[str, Fraction]
+    # criteria_mql / criteria_sql: a stored version computed as if in effect (kpi-spec 7)
+    criteria: dict[str, Criteria] = field(default_factory=dict)
 
 
 # What-if values the tree answers for: a rate is 0 or between one in a million and 1, an
@@ -77,4 +81,16 @@ def kpi_question(params: Mapping[str, str]) -> KpiQuestion:
         raise BadQuestion(str(exc)) from None
     except ValueError as exc:
         raise BadQuestion(str(exc)) from None
-    return KpiQuestion(period, as_of, filters, _what_if(params))
+    return KpiQuestion(period, as_of, filters, _what_if(params), _criteria(params))
+
+
+def _criteria(params: Mapping[str, str]) -> dict[str, Criteria]:
+    chosen = {}
+    for stage in STAGES:
+        value = (params.get(f"criteria_{stage}") or "").strip()
+        if value:
+            try:
+                chosen[stage] = criteria_of_version(stage, value)
+            except CriteriaProblem as exc:
+                raise BadQuestion(str(exc)) from None
+    return chosen

@@ -19,6 +19,7 @@ from dashboard.selectors import filter_choices, has_data
 from funnel.metrics.snapshot import json_ready, kpi_snapshot
 from funnel.metrics.trend import comparison_as_of, shared_kpi_trend, trend_periods
 from funnel.periods import previous_period
+from qualification.applied import stage_dates
 
 TEMPLATE = "dashboard/home.html"
 
@@ -35,10 +36,12 @@ def home(request: HttpRequest) -> HttpResponse:
         context = error_context(request.GET, str(exc), filter_choices())
         return render(request, TEMPLATE, context, status=400)
     period, as_of, filters = question.period, question.as_of, question.filters
-    snapshot = json_ready(kpi_snapshot(period, as_of, filters, question.what_if))
-    trend = shared_kpi_trend(trend_periods(period, as_of), as_of, filters)
+    # One yardstick (kpi-spec 2b): the MQL/SQL definition of as_of for every number shown.
+    dates = stage_dates(as_of, question.criteria)
+    snapshot = json_ready(kpi_snapshot(period, as_of, filters, question.what_if, dates))
+    trend = shared_kpi_trend(trend_periods(period, as_of), as_of, filters, dates)
     before = previous_period(period)
-    (previous,) = shared_kpi_trend([before], comparison_as_of(before, as_of), filters)
+    (previous,) = shared_kpi_trend([before], comparison_as_of(before, as_of), filters, dates)
     records_visible = has_role(request.user, RECORD_ROLES)
     links = page_params(question, request.GET) if records_visible else None
     charts = dashboard_charts(snapshot, trend, period.name, links)

@@ -8,13 +8,15 @@ import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from feedback.models import Feedback
 from funnel.business_days import BusinessCalendar
 from funnel.metrics.sla import HANDLING_FIELDS, mql_deadline
+from funnel.metrics.window import SOURCE_DATES
 from funnel.models import Person
 from funnel.periods import Period, local_date
+from qualification.applied import stage_dates
 
 
 @dataclass(frozen=True)
@@ -24,26 +26,38 @@ class WaitingMql:
     overdue: bool
 
 
-def waits(person: Person) -> bool:
+def waits(person: Person, as_of: dt.datetime) -> bool:
     """An MQL waits for follow-up until one of the SLA's handling moments is set."""
-    return person.mql_at is not None and all(
-        getattr(person, field) is None for field in HANDLING_FIELDS
-    )
+    if stage_dates(as_of) == SOURCE_DATES:  # the person's own dates: no query
+        return (
+            person.mql_at is not None
+            and person.mql_at <= as_of
+            and all(getattr(person, field) is None for field in HANDLING_FIELDS)
+        )
+    return waiting_mqls(as_of).filter(pk=person.pk).exists()
 
 
 def waiting_mqls(as_of: dt.datetime, channel: str = "") -> QuerySet[Person]:
-    """MQLs by as_of with no SQL, opportunity, win or disqualification yet; deadlines rise
-    with the MQL date, so by MQL date is by deadline."""
-    persons = Person.objects.filter(
-        mql_at__lte=as_of, **{f"{field}__isnull": True for field in HANDLING_FIELDS}
+    """MQLs by as_of with no SQL, opportunity, win or disqualification yet, by the MQL and
+    SQL definition of as_of (kpi-spec 2b), each with `stage_mql_at`; deadlines rise with the
+    MQL date, so by MQL date is by deadline."""
+    dates = stage_dates(as_of)
+    mql_at = dates.field("mql_at")
+    persons = dates.persons().filter(
+        **{f"{mql_at}__lte": as_of},
+        **{f"{dates.field(field)}__isnull": True for field in HANDLING_FIELDS},
     )
     if channel:
         persons = persons.filter(channel__key=channel)
-    return persons.select_related("channel", "campaign").order_by("mql_at", "pk")
+    return (
+        persons.select_related("channel", "campaign")
+        .annotate(stage_mql_at=F(mql_at))
+        .order_by("stage_mql_at", "pk")
+    )
 
 
 def with_deadlines(persons: list[Person], as_of: dt.datetime) -> list[WaitingMql]:
-    moments = [person.mql_at for person in persons if person.mql_at is not None]
+    moments = [person.stage_mql_at for person in persons]  # type: ignore[attr-defined]
     return [
         WaitingMql(person, deadline, deadline <= as_of)
         for person, deadline in zip(persons, with_deadline_moments(moments), strict=True)
@@ -93,7 +107,7 @@ def feedback_summary(period: Period, as_of: dt.datetime) -> FeedbackSummary:
         by_channel[channel or ""][tally] += 1
         by_campaign[campaign or ""][tally] += 1
         by_month[local_date(decided_at).strftime("%Y-%m")][tally] += 1
-    waiting = [m for m in waiting_mqls(as_of).values_list("mql_at", flat=True) if m is not None]
+    waiting = [m for m in waiting_mqls(as_of).values_list("stage_mql_at", flat=True)]  # type: ignore[misc]
     overdue = sum(1 for deadline in with_deadline_moments(waiting) if deadline <= as_of)
     return FeedbackSummary(
         by_channel=_rows(by_channel, by_total=True),

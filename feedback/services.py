@@ -14,6 +14,7 @@ from feedback.models import Feedback
 from funnel.choices import DisqualifyReason
 from funnel.ingest.feedback import record_acceptance, record_rejection
 from funnel.models import Person
+from qualification.applied import stage_dates
 
 
 class FeedbackRefused(ValueError):
@@ -35,8 +36,10 @@ def decide(
         reason = ""
     now = timezone.now()
     with transaction.atomic():
-        persons = list(Person.objects.select_for_update().filter(pk__in=ids, mql_at__isnull=False))
-        if len(persons) != len(ids):
+        persons = list(Person.objects.select_for_update().filter(pk__in=ids))
+        dates = stage_dates(now)  # MQLs by the definition in effect now (kpi-spec 2b)
+        mqls = dates.persons().filter(pk__in=ids, **{f"{dates.field('mql_at')}__isnull": False})
+        if len(persons) != len(ids) or mqls.count() != len(ids):
             raise FeedbackRefused(_("some of the chosen persons are not MQLs (any more)"))
         for person in persons:
             if decision == Feedback.Decision.ACCEPT:

@@ -135,6 +135,11 @@ class Person(models.Model):
     sql_at = models.DateTimeField(_("SQL at"), null=True, blank=True)
     opportunity_at = models.DateTimeField(_("opportunity at"), null=True, blank=True)
     won_at = models.DateTimeField(_("won at"), null=True, blank=True)
+    # The MQL and SQL dates under the agreed criteria in effect now (kpi-spec 2b): a copy of
+    # the qualifying moments of the one criteria set per stage marked `on_persons`, kept
+    # here so the KPI passes read them from the person's indexes as they read the sources'.
+    ruled_mql_at = models.DateTimeField(null=True, blank=True, editable=False)
+    ruled_sql_at = models.DateTimeField(null=True, blank=True, editable=False)
     disqualified_at = models.DateTimeField(_("disqualified at"), null=True, blank=True)
     disqualify_reason = models.CharField(
         _("disqualify reason"), max_length=30, blank=True, choices=DisqualifyReason.choices
@@ -167,7 +172,16 @@ class Person(models.Model):
         # SQLite warns about it). Only persons that reached MQL (SQL) are in its index.
         indexes = [
             models.Index(
-                fields=["lead_at", "mql_at", "sql_at", "opportunity_at", "won_at", "channel"],
+                fields=[
+                    "lead_at",
+                    "mql_at",
+                    "sql_at",
+                    "opportunity_at",
+                    "won_at",
+                    "ruled_mql_at",
+                    "ruled_sql_at",
+                    "channel",
+                ],
                 name="person_lead_at",
             ),
             models.Index(
@@ -186,6 +200,24 @@ class Person(models.Model):
                 fields=["sql_at", "opportunity_at", "won_at", "channel"],
                 condition=Q(sql_at__isnull=False),
                 name="person_sql_at",
+            ),
+            models.Index(
+                fields=[
+                    "ruled_mql_at",
+                    "sql_at",
+                    "ruled_sql_at",
+                    "opportunity_at",
+                    "won_at",
+                    "disqualified_at",
+                    "channel",
+                ],
+                condition=Q(ruled_mql_at__isnull=False),
+                name="person_ruled_mql_at",
+            ),
+            models.Index(
+                fields=["ruled_sql_at", "opportunity_at", "won_at", "channel"],
+                condition=Q(ruled_sql_at__isnull=False),
+                name="person_ruled_sql_at",
             ),
             models.Index(fields=["opportunity_at"], name="person_opportunity_at"),
             models.Index(fields=["won_at"], name="person_won_at"),

@@ -202,6 +202,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 6 * 3600.0,
     },
     "check-alerts": {"task": "alignment.tasks.check_alerts_task", "schedule": 3600.0},
+    "tidy-moment-sets": {
+        "task": "qualification.tasks.tidy_moment_sets_task",
+        "schedule": 24 * 3600.0,
+    },
     # Hourly; it sends once per ISO week, so early on Monday.
     "weekly-digest": {"task": "alignment.tasks.send_digest_task", "schedule": 3600.0},
 }

@@ -51,7 +51,7 @@ class Profile:
 
 def qualifying_moment(criteria: Criteria, profile: Profile) -> dt.datetime | None:
     """The earliest moment the criteria hold for this person, or None if they never do."""
-    groups = [group for group in criteria.groups if _attributes_hold(group, profile)]
+    groups = [group for group in criteria.groups if attributes_hold(group, profile)]
     if not groups:
         return None
     behaviours = {
@@ -74,7 +74,7 @@ def qualifying_moment(criteria: Criteria, profile: Profile) -> dt.datetime | Non
     return None
 
 
-def _attributes_hold(group: Group, profile: Profile) -> bool:
+def attributes_hold(group: Group, profile: Profile) -> bool:
     for condition in group.conditions:
         if isinstance(condition, ScoreCondition):
             if profile.lead_score is None or profile.lead_score < condition.minimum:

@@ -91,3 +91,78 @@ class CriteriaDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version} {self.decision} by {self.user} ({self.role})"
+
+
+class MomentSet(models.Model):
+    """The qualifying moments of every person under one set of criteria (kpi-spec 2b),
+    stored so the KPI engine reads them as it reads the source dates.
+
+    Keyed by stage and a fingerprint of the groups (not the name): a draft, the version it
+    becomes and a criteria file of the same conditions share one set. Computed for all
+    persons by a background job (`moments.compute_set`), then kept current by the ingest,
+    in the same transaction, for the persons each import or sync touches."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be computed")
+        COMPUTING = "computing", _("Being computed")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    stage = models.CharField(_("stage"), max_length=3, choices=CriteriaStage.choices)
+    fingerprint = models.CharField(max_length=64)
+    definition = models.JSONField(_("criteria"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    persons_done = models.PositiveIntegerField(default=0)
+    persons_total = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    # Its moments are copied to Person.ruled_<stage>_at (the version in effect now): at
+    # most one set per stage.
+    on_persons = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("qualifying moments")
+        verbose_name_plural = _("qualifying moments")
+        constraints = [
+            models.UniqueConstraint(fields=["stage", "fingerprint"], name="momentset_once"),
+            models.UniqueConstraint(
+                fields=["stage"], condition=Q(on_persons=True), name="momentset_one_on_persons"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "computing", "ready", "failed"]),
+                name="momentset_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage} {self.fingerprint[:12]} ({self.status})"
+
+    @property
+    def progress(self) -> float:
+        return self.persons_done / self.persons_total if self.persons_total else 1.0
+
+
+class QualifyingMoment(models.Model):
+    """A person's qualifying moment under a set; a person who never qualifies has none.
+    For an SQL set it is the earlier of the rules' moment and sales' acceptance (2b)."""
+
+    moment_set = models.ForeignKey(MomentSet, on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(
+        "funnel.Person", on_delete=models.CASCADE, related_name="qualifying_moments"
+    )
+    moment = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["moment_set", "person"], name="qualifyingmoment_once"),
+        ]
+        indexes = [
+            models.Index(fields=["moment_set", "moment", "person"], name="qualifyingmoment_range")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.moment:%Y-%m-%d %H:%M}"

@@ -4,11 +4,17 @@ versions compare line by line (what a draft changes against the version in effec
 from __future__ import annotations
 
 import difflib
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+import plotly.graph_objects as go
 from django.utils.translation import gettext as _
 
 from funnel.choices import ActivityType
+from funnel.metrics.catalogue import Unit
+from funnel.metrics.formatting import format_figure
 from qualification.criteria import (
     BehaviourCondition,
     Condition,
@@ -85,3 +91,85 @@ def diff(current: Criteria | None, proposed: Criteria) -> list[DiffLine]:
         found.extend(DiffLine(text, "removed") for text in old[i1:i2])
         found.extend(DiffLine(text, "added") for text in new[j1:j2])
     return found
+
+
+@dataclass(frozen=True)
+class BacktestLine:
+    """One number of the backtest over the quarters: the version in effect, then the draft."""
+
+    label: str
+    current: list[str]
+    draft: list[str]
+
+
+def backtest_lines(rows: list[Any]) -> list[BacktestLine]:
+    """The backtest as table lines, numbers formatted as the dashboard formats them."""
+
+    def cohort(c: Any) -> str:
+        rate = format_figure(c.rate, Unit.RATE)
+        return f"{rate} ({c.converted:,}/{c.size:,})"
+
+    readings: list[tuple[str, Callable[[Any], str]]] = [
+        (_("MQLs"), lambda f: f"{f.mqls:,}"),
+        (_("MQL → SQL rate"), lambda f: cohort(f.mql_to_sql)),
+        (_("Opportunity rate (商談化率)"), lambda f: cohort(f.opportunity_rate)),
+        (_("Won deals of the MQL cohort"), lambda f: f"{f.won_deals:,}"),
+        (_("Disqualified by sales"), lambda f: cohort(f.disqualified)),
+    ]
+    return [
+        BacktestLine(
+            label,
+            [read(row.current) for row in rows],
+            [read(row.draft) for row in rows],
+        )
+        for label, read in readings
+    ]
+
+
+def backtest_figure(rows: list[Any], current_name: str, draft_name: str) -> dict[str, Any]:
+    """MQLs per quarter (bars) and the opportunity rate (lines, right axis), the version in
+    effect beside the draft: does the draft trade volume for quality?"""
+    names = [row.period.name for row in rows]
+
+    def rate(c: Any) -> float | None:
+        return float(c.rate) if c.rate is not None else None
+
+    figure = go.Figure()
+    for name, pick, colour in (
+        (current_name, lambda r: r.current, "#9aa5b1"),
+        (draft_name, lambda r: r.draft, "#7c3aed"),
+    ):
+        figure.add_bar(
+            x=names,
+            y=[pick(r).mqls for r in rows],
+            name=f"{_('MQLs')} · {name}",
+            marker_color=colour,
+        )
+        figure.add_scatter(
+            x=names,
+            y=[rate(pick(r).opportunity_rate) for r in rows],
+            name=f"{_('Opportunity rate')} · {name}",
+            yaxis="y2",
+            mode="lines+markers",
+            line={"color": colour, "width": 3},
+        )
+    figure.update_layout(
+        template="none",
+        height=320,
+        barmode="group",
+        margin={"l": 48, "r": 48, "t": 16, "b": 40},
+        font={"family": '"Noto Sans JP", "Hiragino Sans", system-ui, sans-serif', "size": 12},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        legend={"orientation": "h", "y": -0.18},
+        yaxis={"title": {"text": _("MQLs")}, "rangemode": "tozero"},
+        yaxis2={
+            "title": {"text": _("Opportunity rate")},
+            "overlaying": "y",
+            "side": "right",
+            "tickformat": ".0%",
+            "rangemode": "tozero",
+        },
+    )
+    result: dict[str, Any] = json.loads(figure.to_json())
+    return result

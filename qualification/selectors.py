@@ -9,20 +9,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from qualification import presenters
+from qualification.applied import version_in_effect
+from qualification.backtest import backtest
 from qualification.criteria import Criteria, parse_criteria
 from qualification.models import CriteriaStage, CriteriaVersion
 from qualification.services import may_decide
-
-
-def version_in_effect(stage: str, at: dt.datetime) -> CriteriaVersion | None:
-    return (
-        CriteriaVersion.objects.filter(
-            stage=stage, status=CriteriaVersion.Status.IN_EFFECT, effective_at__lte=at
-        )
-        .order_by("-effective_at", "-pk")
-        .first()
-    )
 
 
 @dataclass(frozen=True)
@@ -30,6 +24,25 @@ class VersionView:
     version: CriteriaVersion
     lines: list[presenters.DiffLine]  # against the version in effect, for a draft
     may_decide: bool
+    backtest: dict[str, Any] | None = None  # for a draft: see backtest_view
+
+
+def backtest_view(version: CriteriaVersion, now: dt.datetime) -> dict[str, Any]:
+    """What the page shows of a draft's backtest: quarters, lines, chart; or the progress
+    of the moments still being computed."""
+    result = backtest(version, now)
+    if not result.ready:
+        return {"ready": False, "waiting": result.waiting}
+    current = result.compared_with.name if result.compared_with else _("source dates")
+    return {
+        "ready": True,
+        "as_of": result.as_of,
+        "current_name": current,
+        "quarters": [row.period.name for row in result.rows],
+        "lines": presenters.backtest_lines(result.rows),
+        "figure": presenters.backtest_figure(result.rows, current, version.name),
+        "figure_id": f"backtest-figure-{version.pk}",
+    }
 
 
 def agreement_page(user: Any, now: dt.datetime) -> dict[str, Any]:
@@ -47,6 +60,7 @@ def agreement_page(user: Any, now: dt.datetime) -> dict[str, Any]:
             version,
             presenters.diff(criteria_in_effect(version.stage), parse_criteria(version.definition)),
             may_decide(version, user),
+            backtest_view(version, now),
         )
         for version in versions
         if version.status == CriteriaVersion.Status.DRAFT

@@ -11,7 +11,8 @@ from django.utils import timezone
 from accounts.access import roles_of
 from accounts.roles import MARKETING, SALES
 from qualification.criteria import Criteria, parse_criteria
-from qualification.models import CriteriaDecision, CriteriaVersion
+from qualification.models import CriteriaDecision, CriteriaVersion, MomentSet
+from qualification.moments import moment_set_for
 
 TEAMS = (MARKETING, SALES)
 
@@ -21,13 +22,33 @@ class AgreementRefused(ValueError):
 
 
 def propose(criteria: Criteria, user: Any | None, reason: str = "") -> CriteriaVersion:
-    return CriteriaVersion.objects.create(
+    version = CriteriaVersion.objects.create(
         stage=criteria.stage,
         name=criteria.name,
         definition=criteria.as_json(),
         reason=reason.strip(),
         proposed_by=user if getattr(user, "is_authenticated", False) else None,
     )
+    schedule_moments(criteria)
+    return version
+
+
+def _follow_versions_on_commit() -> None:
+    """Once the approval commits, the persons carry the new version's dates (its set is
+    normally ready: it was computed when the draft was proposed)."""
+    from qualification.tasks import follow_versions_task
+
+    transaction.on_commit(follow_versions_task.delay)
+
+
+def schedule_moments(criteria: Criteria) -> None:
+    """Start computing the criteria's qualifying moments once this transaction commits:
+    the backtest reads them, and by the approval the version's dates are ready."""
+    from qualification.tasks import compute_moments_task
+
+    moment_set = moment_set_for(criteria)
+    if moment_set.status != MomentSet.Status.READY:
+        transaction.on_commit(lambda: compute_moments_task.delay(moment_set.pk))
 
 
 def revise(version: CriteriaVersion, criteria: Criteria, reason: str | None = None) -> None:
@@ -46,6 +67,7 @@ def revise(version: CriteriaVersion, criteria: Criteria, reason: str | None = No
         if reason is not None:
             locked.reason = reason.strip()
         locked.save(update_fields=["name", "definition", "reason"])
+        schedule_moments(criteria)
     version.refresh_from_db()
 
 
@@ -68,6 +90,7 @@ def approve(version: CriteriaVersion, user: Any, comment: str = "") -> CriteriaV
             locked.status = CriteriaVersion.Status.IN_EFFECT
             locked.effective_at = timezone.now()
             locked.save(update_fields=["status", "effective_at"])
+            _follow_versions_on_commit()
     version.refresh_from_db()
     return version
 

@@ -3,17 +3,21 @@ of queries: identity across sources, stage dates and history, deals, the MA time
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from feedback.models import Feedback
 from feedback.selectors import waits
 from funnel.choices import DisqualifyReason
 from funnel.metrics.filters import opportunity_channel_key
+from funnel.metrics.window import SOURCE_DATES
 from funnel.models import Activity, Opportunity, OpportunityChange, Person, StageEntry
+from qualification.applied import stage_dates
 from records.lists import origin_expression
 
 TIMELINE_LIMIT = 200
@@ -40,6 +44,26 @@ def persons_with_related() -> QuerySet[Person]:
     )
 
 
+def person_stage_dates(person: Person, as_of: dt.datetime) -> dict[str, Any]:
+    """The person's MQL and SQL dates by the definition in effect at as_of (kpi-spec 2b):
+    the agreed criteria's qualifying moments in rules mode, else the sources' dates."""
+    dates = stage_dates(as_of)
+    shown = (
+        (person.mql_at, person.sql_at)
+        if dates == SOURCE_DATES
+        else dates.persons()
+        .filter(pk=person.pk)
+        .values_list(dates.field("mql_at"), dates.field("sql_at"))
+        .first()
+    ) or (None, None)
+    return {
+        "mql_at": shown[0],
+        "sql_at": shown[1],
+        "mql_by_rules": dates.mql_set is not None,
+        "sql_by_rules": dates.sql_set is not None,
+    }
+
+
 def person_page(person: Person) -> dict[str, Any]:
     source_records = person.source_records.select_related("source", "channel", "campaign")
     history = StageEntry.objects.filter(person=person).select_related("source_record__source")
@@ -64,7 +88,7 @@ def person_page(person: Person) -> dict[str, Any]:
         "feedback": Feedback.objects.filter(person=person)
         .select_related("author")
         .order_by("decided_at", "pk"),
-        "waiting_mql": waits(person),
+        "waiting_mql": waits(person, timezone.now()),
         "reasons": DisqualifyReason.choices,
     }
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Case, CharField, Q, QuerySet, Value, When
-from django.db.models.expressions import Expression
+from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from funnel.choices import Origin
@@ -92,8 +92,8 @@ PERSON_COLUMNS: tuple[tuple[str, Callable[[Person], object]], ...] = (
     ("origin", lambda p: p.origin),  # type: ignore[attr-defined]
     ("campaign", lambda p: _key(p.campaign)),
     ("lead_at", lambda p: csv_moment(p.lead_at)),
-    ("mql_at", lambda p: csv_moment(p.mql_at)),
-    ("sql_at", lambda p: csv_moment(p.sql_at)),
+    ("mql_at", lambda p: csv_moment(p.stage_mql_at)),  # type: ignore[attr-defined]
+    ("sql_at", lambda p: csv_moment(p.stage_sql_at)),  # type: ignore[attr-defined]
     ("opportunity_at", lambda p: csv_moment(p.opportunity_at)),
     ("won_at", lambda p: csv_moment(p.won_at)),
     ("disqualified_at", lambda p: csv_moment(p.disqualified_at)),
@@ -130,7 +130,7 @@ class RecordList:
     default_date: str
     records: RowsOf
     related: tuple[str, ...]
-    annotations: Callable[[], dict[str, Expression]]
+    annotations: Callable[[Window], dict[str, Any]]
     search_of: Callable[[str], Q]
     columns: tuple[tuple[str, Callable[..., object]], ...]
 
@@ -148,12 +148,12 @@ class RecordList:
         rows = (
             self.records(kpi, window, filters)
             .select_related(*self.related)
-            .annotate(**self.annotations())
+            .annotate(**self.annotations(window))
         )
         if search:
             rows = rows.filter(self.search_of(search))
         date = KPI_DATE_FIELDS.get(kpi or "", self.default_date)
-        return rows.order_by(f"-{date}", "-pk")
+        return rows.order_by(f"-{window.field(date)}", "-pk")
 
     def number(self, kpi: str | None, window: Window, filters: KpiFilters) -> RecordCount:
         """The number the list stands for (the dashboard's, before any search)."""
@@ -179,7 +179,12 @@ PERSONS = RecordList(
     default_date="lead_at",
     records=person_records,
     related=("channel", "campaign", "account"),
-    annotations=lambda: {"origin": origin_expression()},
+    annotations=lambda window: {
+        "origin": origin_expression(),
+        # The MQL and SQL dates the window reads (a criteria set's, in rules mode).
+        "stage_mql_at": F(window.field("mql_at")),
+        "stage_sql_at": F(window.field("sql_at")),
+    },
     search_of=_person_search,
     columns=PERSON_COLUMNS,
 )
@@ -189,7 +194,7 @@ OPPORTUNITIES = RecordList(
     default_date="created_at",
     records=opportunity_records,
     related=("person", "account", "source"),
-    annotations=lambda: {"channel_key": opportunity_channel_key()},
+    annotations=lambda window: {"channel_key": opportunity_channel_key()},
     search_of=_opportunity_search,
     columns=OPPORTUNITY_COLUMNS,
 )

@@ -22,10 +22,12 @@ from funnel.metrics.filters import FILTER_PARAMS
 from funnel.metrics.formatting import format_kpi
 from funnel.metrics.records import COHORT_KPIS, UnknownKpi
 from funnel.metrics.window import Window
+from qualification.applied import stage_dates
 from records.csv_export import csv_response
 from records.details import (
     opportunities_with_related,
     person_page,
+    person_stage_dates,
     persons_with_related,
 )
 from records.lists import OPPORTUNITIES, PAGE_SIZE, PERSONS, RecordList
@@ -83,7 +85,7 @@ def _record_list(request: HttpRequest, records: RecordList) -> HttpResponseBase:
         kpi = records.kpi_of(request.GET)
     except (BadQuestion, UnknownKpi) as exc:
         return _bad_request(request, template, str(exc))
-    window = Window(question.period, question.as_of)
+    window = Window(question.period, question.as_of, stage_dates(question.as_of, question.criteria))
     search = (request.GET.get("q") or "").strip()
     rows = records.rows(kpi, window, question.filters, search)
     if request.GET.get("format") == "csv":
@@ -124,7 +126,9 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
         question = _question(request)
     except BadQuestion as exc:
         return _bad_request(request, template, str(exc))
-    context = person_page(get_object_or_404(persons_with_related(), pk=person_id))
+    person = get_object_or_404(persons_with_related(), pk=person_id)
+    context = person_page(person)
+    context["stage_dates"] = person_stage_dates(person, question.as_of)
     context["may_decide"] = has_role(request.user, FEEDBACK_ROLES)
     return render(request, template, {**context, "question": question, **_links(request)})
 

@@ -19,8 +19,9 @@ from funnel.metrics.disqualifications import ReasonCount, disqualification_reaso
 from funnel.metrics.filters import KpiFilters
 from funnel.metrics.sla import SlaResult, mql_follow_up_sla
 from funnel.metrics.snapshot import json_ready, kpi_snapshot
-from funnel.metrics.window import Window
+from funnel.metrics.window import StageDates, Window
 from funnel.periods import Period, local_date, previous_quarter
+from qualification.applied import stage_dates
 from reports.models import Department, ReportCommentary
 from reports.quarters import quarter_label, year_earlier
 
@@ -47,10 +48,12 @@ class Commentary:
     updated_at: dt.datetime | None
 
 
-def comparison(period: Period, as_of: dt.datetime) -> Comparison:
-    """A comparison quarter read as of min(as_of, its end) (see the module docstring)."""
+def comparison(period: Period, as_of: dt.datetime, dates: StageDates) -> Comparison:
+    """A comparison quarter read as of min(as_of, its end) (see the module docstring),
+    with the report's MQL/SQL definition (kpi-spec 2b: one yardstick)."""
     moment = min(as_of, period.end_at)
-    return Comparison(period, moment, json_ready(kpi_snapshot(period, moment))["kpis"])
+    snapshot = kpi_snapshot(period, moment, dates=dates)
+    return Comparison(period, moment, json_ready(snapshot)["kpis"])
 
 
 def _author_name(user: Any) -> str:
@@ -98,13 +101,14 @@ class ReportData:
 
 
 def report_data(period: Period, as_of: dt.datetime) -> ReportData:
-    window = Window(period, as_of)
+    dates = stage_dates(as_of)
+    window = Window(period, as_of, dates)
     return ReportData(
         period=period,
         as_of=as_of,
-        snapshot=json_ready(kpi_snapshot(period, as_of)),
-        previous=comparison(previous_quarter(period), as_of),
-        year_ago=comparison(year_earlier(period), as_of),
+        snapshot=json_ready(kpi_snapshot(period, as_of, dates=dates)),
+        previous=comparison(previous_quarter(period), as_of, dates),
+        year_ago=comparison(year_earlier(period), as_of, dates),
         reasons=disqualification_reasons(window),
         sla=mql_follow_up_sla(window, KpiFilters()),
         channel_names=channel_names(),

@@ -22,6 +22,7 @@ from funnel.models import (
     SourcePerson,
 )
 from funnel.records import ActivityRecord, IngestResult, OpportunityRecord, normalise_email
+from qualification.moments import refresh_moments
 
 OPPORTUNITY_FIELDS = (
     "person_id",
@@ -260,6 +261,12 @@ def ingest_activities(
                 ACTIVITY_FIELDS,
                 [(a.pk, *(getattr(a, f) for f in ACTIVITY_FIELDS)) for a in changed],
             )
+        # Qualifying moments follow activities: the persons they were and are under.
+        refresh_moments(
+            [row[2] for row in created]
+            + [a.person_id for a in changed]
+            + [existing[a.external_id].person_id for a in changed]
+        )
         result.created += len(created)
         result.updated += len(changed)
     return result

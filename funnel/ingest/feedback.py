@@ -16,6 +16,7 @@ from funnel.choices import QualificationMode, SourceKind, Stage
 from funnel.ingest.lookups import FEEDBACK_SOURCE, get_or_create_source
 from funnel.ingest.persons import refresh_persons
 from funnel.models import Person, SourcePerson, StageEntry
+from qualification.moments import refresh_moments
 
 
 def record_acceptance(person: Person, moment: dt.datetime) -> None:
@@ -32,6 +33,7 @@ def record_acceptance(person: Person, moment: dt.datetime) -> None:
             entered_at=moment,
         )
         refresh_persons([record.person_id])
+        refresh_moments([record.person_id])
 
 
 def record_rejection(person: Person, moment: dt.datetime, reason: str, text: str = "") -> None:

@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 from funnel.ingest.batches import chunks, refresh_opportunity_dates
 from funnel.ingest.persons import refresh_persons
 from funnel.models import Activity, Opportunity, Person, Source, SourcePerson
+from qualification.moments import refresh_moments
 
 
 def remove_persons(source: Source, external_ids: Iterable[str]) -> int:
@@ -42,6 +43,14 @@ def remove_persons(source: Source, external_ids: Iterable[str]) -> int:
             Person.objects.filter(pk__in=affected - remaining).delete()
             relinked = _relink(linked)
             refresh_opportunity_dates(remaining | relinked)
+            refresh_moments(
+                remaining
+                | set(
+                    Activity.objects.filter(pk__in=linked[Activity], person__isnull=False)
+                    .values_list("person_id", flat=True)
+                    .distinct()
+                )
+            )
     return removed
 
 
@@ -60,7 +69,10 @@ def remove_activities(source: Source, external_ids: Iterable[str]) -> int:
     removed = 0
     with transaction.atomic():
         for chunk in chunks(sorted(set(external_ids))):
-            removed += Activity.objects.filter(source=source, external_id__in=chunk).delete()[0]
+            rows = Activity.objects.filter(source=source, external_id__in=chunk)
+            persons = set(rows.exclude(person=None).values_list("person_id", flat=True))
+            removed += rows.delete()[0]
+            refresh_moments(persons)
     return removed
 
 

@@ -41,7 +41,7 @@ from funnel.ingest.persons import (
     ingest_persons,
     record_texts,
 )
-from funnel.models import Activity, Opportunity, Source, SourcePerson
+from funnel.models import Activity, Opportunity, Person, Source, SourcePerson
 from funnel.records import (
     ActivityRecord,
     IngestResult,
@@ -49,6 +49,8 @@ from funnel.records import (
     PersonRecord,
     normalise_email,
 )
+from qualification.models import MomentSet
+from qualification.moments import refresh_moments
 
 _names = itertools.count(1)
 logger = logging.getLogger(__name__)
@@ -273,6 +275,11 @@ class StagedPersons(StagedLoad):
             with bulk_window(_PERSON_TABLES, count):
                 created = self._write_new(rows, source_id)
             self._link_waiting(rows)
+            refresh_moments(
+                Person.objects.filter(
+                    pk__range=(self.first_person, self.first_person + self.seq_limit - 1)
+                ).values_list("pk", flat=True)
+            )
         result = IngestResult(created=created, unchanged=unchanged)
         load: PersonBulkLoad | None = None
         for records in self.leftover(exclude, _person_record):
@@ -285,7 +292,8 @@ class StagedPersons(StagedLoad):
         """Persons, their source records and stage entries of the new rows (`rows`, alias s):
         ids are the reserved blocks plus the row's seq."""
         now = timezone.now()
-        person_id = f"{reserve_ids('funnel_person', self.seq_limit)} + s.seq"
+        self.first_person = reserve_ids("funnel_person", self.seq_limit)
+        person_id = f"{self.first_person} + s.seq"
         record_id = f"{reserve_ids('funnel_sourceperson', self.seq_limit)} + s.seq"
         person_fields = ("email_normalized", "account_id", "channel_id", "campaign_id")
         derived = ("mql_at", "sql_at", "disqualified_at", "disqualify_reason", *ATTRIBUTE_FIELDS)
@@ -383,6 +391,7 @@ class StagedActivities(StagedLoad):
         )
         updated = 0
         known_source = Activity.objects.filter(source_id=source_id).exists()
+        touched = self._persons_of_staged(source_id) if known_source else set()
         if known_source:
             fields = ("person_id", *_ACTIVITY_VALUES)
             updated = self.execute(
@@ -404,12 +413,26 @@ class StagedActivities(StagedLoad):
             f"SELECT count(*) FROM {stage} s {_person_ref_join(source_id)} "
             f"WHERE {_HAS_REF} AND {_PERSON_OF_REF} IS NULL"
         )
+        refresh_moments(touched | self._persons_of_staged(source_id))
         return IngestResult(
             created=created,
             updated=updated,
             unchanged=self.rows - created - updated,
             unlinked=unlinked,
         )
+
+    def _persons_of_staged(self, source_id: int) -> set[int]:
+        """The persons the staged activities are stored under (their qualifying moments
+        follow their activities); nothing to read while no criteria set exists."""
+        if not MomentSet.objects.exists():
+            return set()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT DISTINCT a.person_id FROM funnel_activity a "
+                f"JOIN {self.table} s ON a.source_id = {source_id} "
+                "AND a.external_id = s.external_id WHERE a.person_id IS NOT NULL"
+            )
+            return {row[0] for row in cursor.fetchall()}
 
     def _insert_new(self, source_id: int, new_only: str) -> int:
         return self.execute(

@@ -22,10 +22,10 @@ from funnel.choices import ActivityType, OpportunityStatus
 from funnel.metrics.filters import KpiFilters
 from funnel.metrics.velocity import (
     OPPORTUNITY_MEDIANS,
-    PERSON_MEDIANS,
     Median,
     median_aggregates,
     medians_apart,
+    person_medians_of,
 )
 from funnel.metrics.window import (
     Window,
@@ -89,9 +89,9 @@ class Counted:
 
 def person_counted(window: Window) -> dict[str, Counted]:
     """The person counts of section 3 and the numerators of the person cohort rates."""
-    counted = {key: Counted(field, Q()) for key, field in PERSON_COUNT_DATES.items()}
+    counted = {key: Counted(window.field(field), Q()) for key, field in PERSON_COUNT_DATES.items()}
     for key, (field, stage) in PERSON_COHORTS.items():
-        counted[f"{key}__converted"] = Counted(field, window.reached(stage))
+        counted[f"{key}__converted"] = Counted(window.field(field), window.reached(stage))
     return counted
 
 
@@ -212,7 +212,7 @@ def funnel_counts(
     def opportunities(date: str) -> QuerySet[Any]:
         return opportunities_dated(window, filters, date)
 
-    person_medians = PERSON_MEDIANS if medians else {}
+    person_medians = person_medians_of(window) if medians else {}
     opportunity_medians = OPPORTUNITY_MEDIANS if medians else {}
     if groups is None:
         counts = totals(persons, window, person_counted(window), person_medians)

@@ -82,7 +82,7 @@ def _with_converted(rows: QuerySet, cohort: Q, converted: Q) -> QuerySet:
 def person_records(kpi: str | None, window: Window, filters: KpiFilters) -> QuerySet[Person]:
     """The persons behind `kpi`; with no kpi, every person the filters leave."""
     if not kpi:
-        return Person.objects.filter(filters.persons())
+        return window.persons(filters)
     rows = person_rows(window, filters)
     if kpi in PERSON_COUNT_KPIS:
         return rows.filter(person_count_filters(window)[kpi])

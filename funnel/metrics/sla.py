@@ -23,7 +23,6 @@ from django.db.models.sql.compiler import SQLCompiler
 from funnel.business_days import BusinessCalendar
 from funnel.metrics.filters import KpiFilters
 from funnel.metrics.window import Window, persons_dated
-from funnel.models import Person
 from funnel.periods import local_date, local_midnight
 
 HANDLING_FIELDS = ("sql_at", "opportunity_at", "won_at", "disqualified_at")
@@ -44,8 +43,11 @@ class SlaResult:
 def mql_days(window: Window) -> tuple[dt.date, dt.date] | None:
     """The local dates of the window's first and last MQL (two ends of the mql_at index),
     or None when the window holds no MQL."""
-    ends = Person.objects.filter(window.within("mql_at")).aggregate(
-        first=Min("mql_at"), last=Max("mql_at")
+    mql_at = window.field("mql_at")
+    ends = (
+        window.dates.persons()
+        .filter(window.within(mql_at))
+        .aggregate(first=Min(mql_at), last=Max(mql_at))
     )
     if ends["first"] is None:
         return None
@@ -94,8 +96,8 @@ class Deadline(Func):
 
     output_field = DateTimeField()
 
-    def __init__(self, runs: list[Run]) -> None:
-        super().__init__(F("mql_at"))
+    def __init__(self, runs: list[Run], mql_at: str = "mql_at") -> None:
+        super().__init__(F(mql_at))
         self.runs = runs
 
     def as_sql(  # type: ignore[override]
@@ -126,16 +128,18 @@ def mql_follow_up_sla(window: Window, filters: KpiFilters) -> SlaResult:
         return SlaResult(0, 0)
     # The runs cover every MQL of the window; their deadlines rise, so the MQLs whose
     # deadline passed by as_of are those before the end of the last such run.
-    deadline = Deadline(runs)
+    mql_at = window.field("mql_at")
+    deadline = Deadline(runs, mql_at)
     handled = Q()
     in_time = Q()
-    for field in HANDLING_FIELDS:
+    for name in HANDLING_FIELDS:
+        field = window.field(name)
         handled |= Q(**{f"{field}__lte": window.as_of})
         in_time |= Q(**{f"{field}__lte": window.as_of, f"{field}__lt": deadline})
     eligible = handled
     if passed := [end for _, end, due in runs if due <= window.as_of]:
-        eligible = Q(mql_at__lt=passed[-1]) | handled
-    counts = persons_dated(window, filters, "mql_at").aggregate(
-        eligible=Count("mql_at", filter=eligible), in_time=Count("mql_at", filter=in_time)
+        eligible = Q(**{f"{mql_at}__lt": passed[-1]}) | handled
+    counts = persons_dated(window, filters, mql_at).aggregate(
+        eligible=Count(mql_at, filter=eligible), in_time=Count(mql_at, filter=in_time)
     )
     return SlaResult(counts["eligible"], counts["in_time"])

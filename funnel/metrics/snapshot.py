@@ -20,7 +20,9 @@ from funnel.metrics.sla import mql_follow_up_sla
 from funnel.metrics.targets import target_pace
 from funnel.metrics.tree import kpi_tree, trailing_counts
 from funnel.metrics.velocity import VELOCITY_KEYS, VELOCITY_OF_COHORT
+from funnel.metrics.window import StageDates
 from funnel.periods import Period, company_tz
+from qualification.applied import stage_dates
 
 SECONDS_PER_DAY = 86_400
 
@@ -69,12 +71,16 @@ def kpi_snapshot(
     as_of: dt.datetime,
     filters: KpiFilters | None = None,
     what_if: dict[str, Fraction] | None = None,
+    dates: StageDates | None = None,
 ) -> dict[str, Any]:
+    """`dates`: where MQL and SQL dates come from; by default what applies at `as_of`
+    (kpi-spec 2b: the version in effect then, for each stage in rules mode)."""
     filters = filters or KpiFilters()
-    window = Window(period, as_of)
+    dates = dates if dates is not None else stage_dates(as_of)
+    window = Window(period, as_of, dates)
     by_channel = breakdown_counts(window, filters, "channel")
     kpis, counts = period_kpis(window, filters, by_channel)
-    trailing = trailing_counts(period)
+    trailing = trailing_counts(period, dates)
     return {
         "period": period.as_dict(),
         "as_of": as_of,

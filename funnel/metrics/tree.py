@@ -16,6 +16,7 @@ from typing import Any
 from funnel.metrics.catalogue import TreeReason
 from funnel.metrics.counts import Window, cohort_sizes, funnel_counts
 from funnel.metrics.filters import KpiFilters
+from funnel.metrics.window import SOURCE_DATES, StageDates
 from funnel.models import Target, TreeOverride
 from funnel.periods import Period, trailing_four_quarters
 
@@ -52,14 +53,15 @@ def _fraction(numerator: Any, denominator: Any) -> Fraction | None:
     return Fraction(Decimal(numerator)) / Fraction(Decimal(denominator))
 
 
-def trailing_window(period: Period) -> Window:
-    """The trailing four complete quarters, pooled, read as of the start of P (section 5)."""
-    return Window(trailing_four_quarters(period), period.start_at)
+def trailing_window(period: Period, dates: StageDates = SOURCE_DATES) -> Window:
+    """The trailing four complete quarters, pooled, read as of the start of P (section 5),
+    with the stage dates of the computation's as_of (kpi-spec 2b: one yardstick)."""
+    return Window(trailing_four_quarters(period), period.start_at, dates)
 
 
-def trailing_counts(period: Period) -> dict[str, Any]:
+def trailing_counts(period: Period, dates: StageDates = SOURCE_DATES) -> dict[str, Any]:
     """Company-wide counts and medians of the trailing window (tree inputs, maturity)."""
-    return funnel_counts(trailing_window(period), KpiFilters(), medians=True, visits=False)
+    return funnel_counts(trailing_window(period, dates), KpiFilters(), medians=True, visits=False)
 
 
 def trailing_inputs(period: Period, counts: dict[str, Any] | None = None) -> TreeInputs:

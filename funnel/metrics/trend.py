@@ -23,6 +23,7 @@ from funnel.metrics.counts import (
 )
 from funnel.metrics.filters import KpiFilters
 from funnel.metrics.ratios import derived_kpis
+from funnel.metrics.window import SOURCE_DATES, StageDates
 from funnel.periods import (
     Period,
     calendar_month,
@@ -56,16 +57,21 @@ def trend_periods(period: Period, as_of: dt.datetime) -> list[Period]:
 
 
 def shared_kpi_trend(
-    periods: Sequence[Period], as_of: dt.datetime, filters: KpiFilters | None = None
+    periods: Sequence[Period],
+    as_of: dt.datetime,
+    filters: KpiFilters | None = None,
+    dates: StageDates = SOURCE_DATES,
 ) -> list[dict[str, Any]]:
     """For each period, in order: {"period": Period, "kpis": counts and ratios}, equal to
     what `kpi_snapshot(period, as_of, filters)` reports for those keys."""
     if not periods:
         return []
     filters = filters or KpiFilters()
-    windows = [Window(p, as_of) for p in periods]
+    windows = [Window(p, as_of, dates) for p in periods]
     span = Window(
-        Period("trend", min(p.start for p in periods), max(p.end for p in periods)), as_of
+        Period("trend", min(p.start for p in periods), max(p.end for p in periods)),
+        as_of,
+        dates,
     )
     person_counts = person_rows(span, filters).aggregate(
         **{f"p{i}_{k}": e for i, w in enumerate(windows) for k, e in person_aggregates(w).items()}

@@ -30,7 +30,7 @@ class Median:
 
 
 def _reached(cohort: str, converted: str) -> Median:
-    return Median(cohort, converted, cohort, lambda w: Q(**{f"{converted}__lte": w.as_of}))
+    return Median(cohort, converted, cohort, lambda w: w.before(converted, w.as_of))
 
 
 PERSON_MEDIANS = {
@@ -39,6 +39,16 @@ PERSON_MEDIANS = {
     "sql_to_opportunity_days": _reached("sql_at", "opportunity_at"),
     "mql_to_opportunity_days": _reached("mql_at", "opportunity_at"),
 }
+
+
+def person_medians_of(window: Window) -> dict[str, Median]:
+    """PERSON_MEDIANS reading the window's stage dates (a criteria set's moments)."""
+    return {
+        key: Median(window.field(m.start), window.field(m.end), window.field(m.cohort), m.condition)
+        for key, m in PERSON_MEDIANS.items()
+    }
+
+
 _WON = Q(status=OpportunityStatus.WON)
 OPPORTUNITY_MEDIANS = {
     "opportunity_to_won_days": Median(

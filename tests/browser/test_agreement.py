@@ -4,8 +4,11 @@ and then a sales manager on the agreement page, and is in effect from that momen
 from __future__ import annotations
 
 from collections.abc import Callable
+from io import StringIO
+from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
 from funnel.demo import DEMO_USERS, ensure_demo_users
 from qualification import services
@@ -21,9 +24,11 @@ LOGINS = {user.username: (user.username, user.password) for user in DEMO_USERS}
 
 
 def test_a_draft_is_approved_by_both_teams_on_the_page(
-    open_tab: OpenTab, fast_passwords: None
+    open_tab: OpenTab, fast_passwords: None, example_dir: Path
 ) -> None:
     ensure_demo_users()
+    for name in ("ma", "sfa"):
+        call_command("import_csv", str(example_dir / "data" / name), source=name, stdout=StringIO())
     from django.contrib.auth.models import User
 
     draft = services.propose(
@@ -37,6 +42,11 @@ def test_a_draft_is_approved_by_both_teams_on_the_page(
             tab.page.locator("nav.subnav a[href='/agreement/']").click()
         article = tab.page.locator(f"article[data-version='{draft.pk}']")
         assert article.locator("pre.diff .added").count() >= 1
+        # The backtest: computed by the job the proposal started, drawn by plotly.
+        backtest = article.locator(".backtest")
+        backtest.locator(".chart .main-svg").first.wait_for()
+        assert backtest.locator("tbody tr").count() == 10
+        assert backtest.locator("thead th").count() == 5
         tab.screenshot(f"agreement-{login}-{locale}-{width}")
         article.locator("input[name=comment]").fill(f"OK from {login}")
         with tab.page.expect_navigation():

@@ -526,8 +526,9 @@ def test_the_lists_read_a_fixed_number_of_queries(
         ],
     )
     sales.get(url, QUESTION)  # warm the session and the user's roles
-    # session, user, language, roles; 2 counts; 3 filter choices, channels; one page of rows.
-    with django_assert_max_num_queries(11):
+    # session, user, language, roles; the MQL/SQL definition (qualification modes); 2 counts;
+    # 3 filter choices, channels; one page of rows.
+    with django_assert_max_num_queries(12):
         html = _html(sales.get(url, QUESTION))
     assert len(_row_ids(html)) == 50
 
@@ -548,8 +549,8 @@ def test_the_detail_pages_read_a_fixed_number_of_queries(
     pk = Person.objects.get().pk
     assert Activity.objects.count() == 30
     # 4 for the request; person, activity count, activities, sources, deals, history,
-    # sales feedback.
-    with django_assert_max_num_queries(11):
+    # sales feedback; the MQL/SQL definition at as_of and now (qualification modes).
+    with django_assert_max_num_queries(13):
         _html(sales.get(f"/records/persons/{pk}/"))
     opp = Opportunity.objects.first().pk  # type: ignore[union-attr]
     with django_assert_max_num_queries(6):

@@ -12,6 +12,8 @@ from funnel.metrics.formatting import kpi_table_rows
 from funnel.metrics.snapshot import json_ready, kpi_snapshot
 from funnel.periods import PeriodError, parse_as_of, parse_period
 from funnel.values import BadValue
+from qualification.applied import chosen_criteria, stage_dates
+from qualification.criteria import CriteriaProblem
 
 
 class Command(BaseCommand):
@@ -24,6 +26,11 @@ class Command(BaseCommand):
         parser.add_argument("--period", required=True, help="FY2026, FY2026Q1, 2026-05 or a..b")
         parser.add_argument("--as-of", help="ISO 8601 moment (default: now)")
         parser.add_argument("--format", choices=["json", "table"], default="table")
+        parser.add_argument(
+            "--criteria",
+            help="mql=FILE_OR_ID[,sql=FILE_OR_ID]: compute as if this criteria version (a "
+            "stored version's id or a criteria JSON file) were in effect for that stage",
+        )
         for name in ("origin", "channel", "campaign", "industry", "company-size", "owner"):
             parser.add_argument(f"--{name}", help=f"narrow to one {name.replace('-', ' ')}")
 
@@ -31,7 +38,9 @@ class Command(BaseCommand):
         try:
             period = parse_period(options["period"])
             as_of = parse_as_of(options["as_of"])
-        except (PeriodError, BadValue) as exc:
+            chosen = chosen_criteria(options["criteria"]) if options["criteria"] else {}
+            dates = stage_dates(as_of, chosen)
+        except (PeriodError, BadValue, CriteriaProblem, RuntimeError) as exc:
             raise CommandError(str(exc)) from None
         filters = KpiFilters(
             origin=options["origin"],
@@ -41,7 +50,7 @@ class Command(BaseCommand):
             company_size=options["company_size"],
             owner=options["owner"],
         )
-        snapshot = json_ready(kpi_snapshot(period, as_of, filters))
+        snapshot = json_ready(kpi_snapshot(period, as_of, filters, dates=dates))
         if options["format"] == "json":
             self.stdout.write(json.dumps(snapshot, ensure_ascii=False, indent=1))
             return

@@ -76,6 +76,13 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {user['username']:<10} {user['password']:<22} {user['role']} ({state}{note})"
             )
+        from qualification.demo import ensure_demo_draft
+
+        draft, proposed = ensure_demo_draft()
+        self.stdout.write(
+            f"Criteria: {draft.name} ({draft.get_status_display()}, "
+            f"{'proposed' if proposed else 'kept'}): see /agreement/"
+        )
         from integrations.demo import ensure_demo_connection
 
         connection, created = ensure_demo_connection(options["sandbox_url"])

@@ -1,6 +1,7 @@
 """python manage.py criteria import FILE.json [--user NAME] [--reason TEXT]
                            export ID | list | approve ID --user NAME [--comment TEXT]
                            reject ID --user NAME --comment TEXT
+                           compute [ID]
 
 Criteria versions from the command line (kpi-spec sections 2b and 7), for review in
 version control and for scripts: the JSON is the exchange format of section 2b."""
@@ -16,7 +17,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from qualification import services
 from qualification.criteria import CriteriaProblem, parse_criteria_text
-from qualification.models import CriteriaVersion
+from qualification.models import CriteriaVersion, MomentSet, QualifyingMoment
+from qualification.moments import compute_set, moment_set_for
+from qualification.services import criteria_of
 
 
 class Command(BaseCommand):
@@ -39,6 +42,12 @@ class Command(BaseCommand):
         rejected.add_argument("id", type=int)
         rejected.add_argument("--user", required=True)
         rejected.add_argument("--comment", required=True)
+        computed = actions.add_parser(
+            "compute",
+            help="compute the MQL/SQL dates under a version now (default: every draft and "
+            "version in effect); the background job normally does this",
+        )
+        computed.add_argument("id", type=int, nargs="?")
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
@@ -49,6 +58,8 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(version.definition, ensure_ascii=False, indent=2))
         elif action == "list":
             self._list()
+        elif action == "compute":
+            self._compute(options["id"])
         else:
             version, user = _version(options["id"]), _user(options["user"])
             try:
@@ -75,6 +86,22 @@ class Command(BaseCommand):
         user = _user(options["user"]) if options["user"] else None
         version = services.propose(criteria, user, options["reason"])
         self.stdout.write(str(version.pk))
+
+    def _compute(self, pk: int | None) -> None:
+        versions = (
+            [_version(pk)]
+            if pk is not None
+            else CriteriaVersion.objects.exclude(status=CriteriaVersion.Status.REJECTED)
+        )
+        for version in versions:
+            moment_set = moment_set_for(criteria_of(version))
+            if moment_set.status != MomentSet.Status.READY:
+                compute_set(moment_set.pk)
+                moment_set.refresh_from_db()
+            self.stdout.write(
+                f"{version.pk}\t{version.stage}\t{version.name}\t{moment_set.status}\t"
+                f"{QualifyingMoment.objects.filter(moment_set=moment_set).count()} qualify"
+            )
 
     def _list(self) -> None:
         for version in CriteriaVersion.objects.select_related("proposed_by"):
