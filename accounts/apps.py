@@ -18,6 +18,7 @@ def grant_ops_admin_permissions(sender: Any, **kwargs: Any) -> None:
                 "funnel",
                 "integrations",
                 "qualification",
+                "feedback",
                 "alignment",
                 "axes",
             )

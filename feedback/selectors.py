@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.db.models import F, QuerySet
 
-from feedback.models import Feedback
+from feedback.models import CUSTOM_PREFIX, Feedback, RejectionReason
 from funnel.business_days import BusinessCalendar
+from funnel.choices import DisqualifyReason
 from funnel.metrics.sla import HANDLING_FIELDS, mql_deadline
 from funnel.metrics.window import SOURCE_DATES
 from funnel.models import Person
@@ -64,6 +66,35 @@ def with_deadlines(persons: list[Person], as_of: dt.datetime) -> list[WaitingMql
     ]
 
 
+def reason_choices() -> list[tuple[str, str]]:
+    """What sales may choose when rejecting: the spec's reasons (kpi-spec section 2) and
+    the ops admins' own, each named with the standard reason it counts as."""
+    standard = [(str(value), str(label)) for value, label in DisqualifyReason.choices]
+    own = [
+        (reason.key, f"{reason.display} ({DisqualifyReason(reason.counts_as).label})")
+        for reason in RejectionReason.objects.filter(active=True)
+    ]
+    return own + standard
+
+
+def reason_labels(keys: Iterable[str]) -> list[tuple[str, str]]:
+    """(key, label) of reasons as tallied (a standard code or an ops admins' reason), the
+    ops admins' first, then the standard list's order."""
+    wanted = set(keys)
+    own = {
+        reason.key: reason.display
+        for reason in RejectionReason.objects.filter(
+            code__in=[k.removeprefix(CUSTOM_PREFIX) for k in wanted if k.startswith(CUSTOM_PREFIX)]
+        )
+    }
+    labels = [(key, label) for key, label in own.items() if key in wanted]
+    labels += [
+        (str(value), str(label)) for value, label in DisqualifyReason.choices if value in wanted
+    ]
+    known = {key for key, _ in labels}
+    return labels + [(key, key) for key in sorted(wanted - known)]
+
+
 @dataclass(frozen=True)
 class FeedbackRow:
     """Sales' decisions on one channel's (or campaign's) MQLs within a period."""
@@ -89,6 +120,8 @@ class FeedbackSummary:
     by_month: list[FeedbackRow]  # key: YYYY-MM of the decision, company time
     overdue: int  # MQLs waiting past their deadline at as_of
     waiting: int
+    # Each tallied reason's name, in the active language (reason_labels' order).
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 def feedback_summary(period: Period, as_of: dt.datetime) -> FeedbackSummary:
@@ -97,19 +130,27 @@ def feedback_summary(period: Period, as_of: dt.datetime) -> FeedbackSummary:
     decisions = Feedback.objects.filter(
         decided_at__gte=period.start_at, decided_at__lt=min(period.end_at, as_of)
     ).values_list(
-        "person__channel__key", "person__campaign__key", "decided_at", "decision", "reason"
+        "person__channel__key",
+        "person__campaign__key",
+        "decided_at",
+        "decision",
+        "reason",
+        "detail__code",
     )
     by_channel: dict[str, Counter[str]] = defaultdict(Counter)
     by_campaign: dict[str, Counter[str]] = defaultdict(Counter)
     by_month: dict[str, Counter[str]] = defaultdict(Counter)
-    for channel, campaign, decided_at, decision, reason in decisions:
-        tally = reason if decision == Feedback.Decision.REJECT else ACCEPTED
+    for channel, campaign, decided_at, decision, reason, detail in decisions:
+        given = f"{CUSTOM_PREFIX}{detail}" if detail else reason
+        tally = given if decision == Feedback.Decision.REJECT else ACCEPTED
         by_channel[channel or ""][tally] += 1
         by_campaign[campaign or ""][tally] += 1
         by_month[local_date(decided_at).strftime("%Y-%m")][tally] += 1
     waiting = [m for m in waiting_mqls(as_of).values_list("stage_mql_at", flat=True)]  # type: ignore[misc]
     overdue = sum(1 for deadline in with_deadline_moments(waiting) if deadline <= as_of)
+    tallied = {key for counts in by_channel.values() for key in counts if key != ACCEPTED}
     return FeedbackSummary(
+        labels=dict(reason_labels(tallied)),
         by_channel=_rows(by_channel, by_total=True),
         by_campaign=_rows(by_campaign, by_total=True),
         by_month=_rows(by_month, by_total=False),

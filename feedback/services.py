@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from feedback.models import Feedback
+from feedback.models import CUSTOM_PREFIX, Feedback, RejectionReason
 from funnel.choices import DisqualifyReason
 from funnel.ingest.feedback import record_acceptance, record_rejection
 from funnel.models import Person
@@ -30,10 +30,18 @@ def decide(
         raise FeedbackRefused(_("choose at least one MQL"))
     if decision not in Feedback.Decision.values:
         raise FeedbackRefused(_("accept or reject"))
-    if decision == Feedback.Decision.REJECT and reason not in DisqualifyReason.values:
-        raise FeedbackRefused(_("a rejection needs a reason"))
+    detail = None
     if decision == Feedback.Decision.ACCEPT:
         reason = ""
+    elif reason.startswith(CUSTOM_PREFIX):
+        detail = RejectionReason.objects.filter(
+            code=reason.removeprefix(CUSTOM_PREFIX), active=True
+        ).first()
+        if detail is None:
+            raise FeedbackRefused(_("that rejection reason is not offered any more"))
+        reason = detail.counts_as
+    elif reason not in DisqualifyReason.values:
+        raise FeedbackRefused(_("a rejection needs a reason"))
     now = timezone.now()
     with transaction.atomic():
         persons = list(Person.objects.select_for_update().filter(pk__in=ids))
@@ -50,6 +58,7 @@ def decide(
                 person=person,
                 decision=decision,
                 reason=reason,
+                detail=detail,
                 comment=comment.strip(),
                 author=user,
                 decided_at=now,

@@ -20,10 +20,15 @@ from accounts.access import (
     has_role,
     role_required,
 )
-from feedback.selectors import FeedbackRow, feedback_summary, waiting_mqls, with_deadlines
+from feedback.selectors import (
+    FeedbackRow,
+    feedback_summary,
+    reason_choices,
+    waiting_mqls,
+    with_deadlines,
+)
 from feedback.services import FeedbackRefused
 from feedback.services import decide as decide_service
-from funnel.choices import DisqualifyReason
 from funnel.metrics.formatting import Kind, format_figure
 from funnel.models import Channel
 from funnel.periods import PeriodError, current_quarter, parse_period
@@ -46,7 +51,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "total": paginator.count,
         "channels": Channel.objects.order_by("key"),
         "channel": channel,
-        "reasons": DisqualifyReason.choices,
+        "reasons": reason_choices(),
         "may_decide": has_role(request.user, FEEDBACK_ROLES),
     }
     return render(request, "feedback/inbox.html", context)
@@ -95,11 +100,7 @@ def summary(request: HttpRequest) -> HttpResponse:
             request, "feedback/summary.html", {"error": str(exc), "period_name": name}, status=400
         )
     result = feedback_summary(period, now)
-    reasons = [
-        (value, label)
-        for value, label in DisqualifyReason.choices
-        if any(value in row.reasons for row in result.by_channel)
-    ]
+    reasons = list(result.labels.items())
 
     def rows(found: list[FeedbackRow]) -> list[dict[str, object]]:
         return [

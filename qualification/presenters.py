@@ -112,7 +112,7 @@ def backtest_lines(rows: list[Any]) -> list[BacktestLine]:
     readings: list[tuple[str, Callable[[Any], str]]] = [
         (_("MQLs"), lambda f: f"{f.mqls:,}"),
         (_("MQL → SQL rate"), lambda f: cohort(f.mql_to_sql)),
-        (_("Opportunity rate (商談化率)"), lambda f: cohort(f.opportunity_rate)),
+        (_("Opportunity rate (MQL → opportunity)"), lambda f: cohort(f.opportunity_rate)),
         (_("Won deals of the MQL cohort"), lambda f: f"{f.won_deals:,}"),
         (_("Disqualified by sales"), lambda f: cohort(f.disqualified)),
     ]

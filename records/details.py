@@ -12,8 +12,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from feedback.models import Feedback
-from feedback.selectors import waits
-from funnel.choices import DisqualifyReason
+from feedback.selectors import reason_choices, waits
 from funnel.metrics.filters import opportunity_channel_key
 from funnel.metrics.window import SOURCE_DATES
 from funnel.models import Activity, Opportunity, OpportunityChange, Person, StageEntry
@@ -86,10 +85,10 @@ def person_page(person: Person) -> dict[str, Any]:
         "activity_count": activity_count,
         "timeline_limit": TIMELINE_LIMIT,
         "feedback": Feedback.objects.filter(person=person)
-        .select_related("author")
+        .select_related("author", "detail")
         .order_by("decided_at", "pk"),
         "waiting_mql": waits(person, timezone.now()),
-        "reasons": DisqualifyReason.choices,
+        "reasons": reason_choices(),
     }
 
 

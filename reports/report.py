@@ -24,7 +24,6 @@ from django.utils.translation import gettext_lazy as _
 
 from alignment.checklist import ITEMS
 from alignment.models import ChecklistScore
-from funnel.choices import DisqualifyReason
 from funnel.metrics.catalogue import (
     CHANNEL_COLUMNS,
     MARKETING_KPIS,
@@ -355,10 +354,20 @@ def present_report(data: ReportData) -> QuarterlyReport:
                 Figure(row.accepted, Kind.COUNT),
                 Figure(row.rejected, Kind.COUNT),
                 Figure(row.acceptance_rate, Kind.RATE),
-                DisqualifyReason(max(row.reasons, key=lambda r: (row.reasons[r], r))).label
+                data.feedback.labels.get(
+                    top := max(row.reasons, key=lambda r: (row.reasons[r], r)), top
+                )
                 if row.reasons
                 else "-",
             )
             for row in data.feedback.by_channel
         ],
     )
+
+
+def _top_reason(reasons: dict[str, int], labels: dict[str, str]) -> str:
+    """The most given rejection reason's name (a tie: the larger key), or "-"."""
+    if not reasons:
+        return "-"
+    top = max(reasons, key=lambda r: (reasons[r], r))
+    return labels.get(top, top)

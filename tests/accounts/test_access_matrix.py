@@ -31,6 +31,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.authtoken.models import Token
 
 from alignment.models import Alert, AlertSettings
+from feedback.models import RejectionReason
 from funnel.models import (
     CompanyHoliday,
     Opportunity,
@@ -318,6 +319,9 @@ def _one_of_each_admin_model(users: dict[str, User]) -> None:
         add_connection("hs-matrix", "hubspot", {"token": "pat-test"})
     Token.objects.get_or_create(user=users[SUPERUSER])
     AlertSettings.objects.get_or_create(pk=1)
+    RejectionReason.objects.get_or_create(
+        code="matrix", defaults={"label": "検証用", "counts_as": "other"}
+    )
     Alert.objects.get_or_create(key="opportunities", day="2026-06-15", defaults={"value": "x"})
     if not CriteriaVersion.objects.exists():
         services.propose(parse_criteria_text(SPEC_EXAMPLE), users[OPS_ADMIN], "matrix")
