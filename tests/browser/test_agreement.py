@@ -56,3 +56,32 @@ def test_a_draft_is_approved_by_both_teams_on_the_page(
     assert tab.page.locator("article[data-status=in_effect]").count() == 1
     assert "Both teams agreed" in tab.page.locator("p.notice").first.inner_text()
     assert [d.comment for d in draft.decisions.all()] == ["OK from marketing", "OK from sales"]
+
+
+def test_an_ops_admin_fills_in_criteria_rows_in_admin(
+    open_tab: OpenTab, fast_passwords: None
+) -> None:
+    """Django admin's criteria form in Chromium: rows, choices, checkboxes, saved as JSON."""
+    ensure_demo_users()
+    tab = open_tab("ja-JP", width=1440)
+    tab.log_in(*LOGINS["opsadmin"])
+    tab.goto("/admin/qualification/criteriaversion/add/")
+    page = tab.page
+    page.locator("#id_criteria_stage").select_option("mql")
+    page.locator("#id_criteria_name").fill("行で作った基準")
+    page.locator("#id_c0_kind").select_option("score")
+    page.locator("#id_c0_score").fill("55")
+    page.locator("#id_c1_kind").select_option("behaviour")
+    page.locator("#id_c1_group").fill("2")
+    page.locator("input[name=c1_types][value=download]").check()
+    page.locator("#id_c1_at_least").fill("2")
+    page.locator("#id_c1_days").fill("14")
+    tab.screenshot("admin-criteria-rows-ja-1440")
+    with page.expect_navigation():
+        page.locator("input[name=_save]").click()
+    version = CriteriaVersion.objects.get()
+    assert version.name == "行で作った基準"
+    assert [g["all"][0] for g in version.definition["groups"]] == [
+        {"field": "lead_score", "op": "gte", "value": 55},
+        {"activity": ["download"], "at_least": 2, "within_days": 14},
+    ]

@@ -187,3 +187,70 @@ def test_an_ops_admin_drafts_in_admin_and_a_decided_version_stays_as_it_is(
         f"/admin/qualification/criteriaversion/{version.pk}/delete/", {"post": "yes"}
     )
     assert delete.status_code == 403 and CriteriaVersion.objects.filter(pk=version.pk).exists()
+
+
+def test_an_ops_admin_builds_criteria_from_rows_without_writing_json(
+    client: Client, people: dict[str, User]
+) -> None:
+    """The admin form a non-programmer uses: one condition per row, groups by number, the
+    activity types and attributes offered as choices; a wrong row is named by its number."""
+    ops = people["ops_admin"]
+    ops.is_staff = True
+    ops.save()
+    client.force_login(ops)
+    inline = {"decisions-TOTAL_FORMS": "0", "decisions-INITIAL_FORMS": "0"}
+    page = client.get("/admin/qualification/criteriaversion/add/", HTTP_ACCEPT_LANGUAGE="en")
+    html = page.content.decode()
+    assert 'name="c0_kind"' in html and 'value="download"' in html and "company size" in html
+    rows = {
+        "criteria_stage": "mql",
+        "criteria_name": "Rows",
+        "reason": "built by hand",
+        "c0_group": "1", "c0_kind": "score", "c0_score": "60",
+        "c1_group": "1", "c1_kind": "attribute", "c1_field": "industry", "c1_op": "in",
+        "c1_values": "IT, 製造",
+        "c2_group": "2", "c2_kind": "behaviour", "c2_types": ["download", "web_visit"],
+        "c2_at_least": "2", "c2_days": "14", "c2_contains": "/pricing",
+        **inline,
+    }  # fmt: skip
+    wrong = client.post(
+        "/admin/qualification/criteriaversion/add/",
+        {**rows, "c2_types": []},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert wrong.status_code == 200 and "Row 3" in wrong.content.decode()
+    assert not CriteriaVersion.objects.exists()
+    saved = client.post("/admin/qualification/criteriaversion/add/", rows)
+    assert saved.status_code == 302
+    version = CriteriaVersion.objects.get()
+    assert version.definition == {
+        "stage": "mql",
+        "name": "Rows",
+        "groups": [
+            {
+                "all": [
+                    {"field": "lead_score", "op": "gte", "value": 60},
+                    {"field": "industry", "op": "in", "value": ["IT", "製造"]},
+                ]
+            },
+            {
+                "all": [
+                    {
+                        "activity": ["download", "web_visit"],
+                        "detail_contains": "/pricing",
+                        "at_least": 2,
+                        "within_days": 14,
+                    }
+                ]
+            },
+        ],
+    }
+    # The draft opens with its rows filled in; changing one row revises it.
+    change = client.get(f"/admin/qualification/criteriaversion/{version.pk}/change/")
+    assert 'name="c1_values" value="IT, 製造"' in change.content.decode()
+    client.post(
+        f"/admin/qualification/criteriaversion/{version.pk}/change/",
+        {**rows, "c0_score": "70"},
+    )
+    version.refresh_from_db()
+    assert version.definition["groups"][0]["all"][0]["value"] == 70
