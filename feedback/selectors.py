@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.db.models import F, QuerySet
@@ -124,12 +124,37 @@ class FeedbackSummary:
     labels: dict[str, str] = field(default_factory=dict)
 
 
-def feedback_summary(period: Period, as_of: dt.datetime) -> FeedbackSummary:
-    """Decisions made in the period (up to as_of), by the MQL's first-touch channel and
-    campaign and by month; and the inbox's state at as_of."""
-    decisions = Feedback.objects.filter(
+@dataclass(frozen=True)
+class TalliedDecision:
+    """One decision as the summary counts it: the one definition the tables and the lists
+    behind their numbers share."""
+
+    pk: int
+    channel: str  # the MQL's first-touch channel key, "" for none
+    campaign: str
+    month: str  # YYYY-MM of the decision, company time
+    tally: str  # ACCEPTED, or the reason as given (a standard code or custom:<code>)
+
+    def counted_in(self, by: str, key: str, column: str) -> bool:
+        """Whether this decision is in the number at (row `key` of table `by`, `column`):
+        decided, accepted, rejected or a reason's column."""
+        if by and getattr(self, by) != key:  # no table: every decision of the period
+            return False
+        if column == "decided":
+            return True
+        if column == "accepted":
+            return self.tally == ACCEPTED
+        if column == "rejected":
+            return self.tally != ACCEPTED
+        return self.tally == column
+
+
+def tallied_decisions(period: Period, as_of: dt.datetime) -> Iterator[TalliedDecision]:
+    """Decisions made in the period, up to as_of."""
+    rows = Feedback.objects.filter(
         decided_at__gte=period.start_at, decided_at__lt=min(period.end_at, as_of)
     ).values_list(
+        "pk",
         "person__channel__key",
         "person__campaign__key",
         "decided_at",
@@ -137,15 +162,44 @@ def feedback_summary(period: Period, as_of: dt.datetime) -> FeedbackSummary:
         "reason",
         "detail__code",
     )
+    for pk, channel, campaign, decided_at, decision, reason, detail in rows:
+        given = f"{CUSTOM_PREFIX}{detail}" if detail else reason
+        yield TalliedDecision(
+            pk=pk,
+            channel=channel or "",
+            campaign=campaign or "",
+            month=local_date(decided_at).strftime("%Y-%m"),
+            tally=given if decision == Feedback.Decision.REJECT else ACCEPTED,
+        )
+
+
+DRILL_TABLES = ("channel", "campaign", "month")
+
+
+def decisions_behind(
+    period: Period, as_of: dt.datetime, by: str, key: str, column: str
+) -> QuerySet[Feedback]:
+    """The decisions one number of the summary counts, newest first."""
+    if by and by not in DRILL_TABLES:
+        raise ValueError(f"by: one of {', '.join(DRILL_TABLES)}")
+    pks = [d.pk for d in tallied_decisions(period, as_of) if d.counted_in(by, key, column)]
+    return (
+        Feedback.objects.filter(pk__in=pks)
+        .select_related("person", "person__channel", "person__campaign", "author", "detail")
+        .order_by("-decided_at", "-pk")
+    )
+
+
+def feedback_summary(period: Period, as_of: dt.datetime) -> FeedbackSummary:
+    """Decisions made in the period (up to as_of), by the MQL's first-touch channel and
+    campaign and by month; and the inbox's state at as_of."""
     by_channel: dict[str, Counter[str]] = defaultdict(Counter)
     by_campaign: dict[str, Counter[str]] = defaultdict(Counter)
     by_month: dict[str, Counter[str]] = defaultdict(Counter)
-    for channel, campaign, decided_at, decision, reason, detail in decisions:
-        given = f"{CUSTOM_PREFIX}{detail}" if detail else reason
-        tally = given if decision == Feedback.Decision.REJECT else ACCEPTED
-        by_channel[channel or ""][tally] += 1
-        by_campaign[campaign or ""][tally] += 1
-        by_month[local_date(decided_at).strftime("%Y-%m")][tally] += 1
+    for decision in tallied_decisions(period, as_of):
+        by_channel[decision.channel][decision.tally] += 1
+        by_campaign[decision.campaign][decision.tally] += 1
+        by_month[decision.month][decision.tally] += 1
     waiting = [m for m in waiting_mqls(as_of).values_list("stage_mql_at", flat=True)]  # type: ignore[misc]
     overdue = sum(1 for deadline in with_deadline_moments(waiting) if deadline <= as_of)
     tallied = {key for counts in by_channel.values() for key in counts if key != ACCEPTED}

@@ -10,4 +10,5 @@ urlpatterns = [
     path("", views.summary, name="summary"),
     path("inbox/", views.inbox, name="inbox"),
     path("decide/", views.decide, name="decide"),
+    path("decisions/", views.decisions, name="decisions"),
 ]

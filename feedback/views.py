@@ -7,8 +7,9 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -17,11 +18,13 @@ from accounts.access import (
     DASHBOARD_ROLES,
     FEEDBACK_ROLES,
     INBOX_ROLES,
+    RECORD_ROLES,
     has_role,
     role_required,
 )
 from feedback.selectors import (
     FeedbackRow,
+    decisions_behind,
     feedback_summary,
     reason_choices,
     waiting_mqls,
@@ -102,15 +105,25 @@ def summary(request: HttpRequest) -> HttpResponse:
     result = feedback_summary(period, now)
     reasons = list(result.labels.items())
 
-    def rows(found: list[FeedbackRow]) -> list[dict[str, object]]:
+    may_drill = has_role(request.user, RECORD_ROLES)
+
+    def link(by: str, key: str, column: str, count: int) -> dict[str, object]:
+        """A number, with the list of the decisions it counts (for roles that see persons)."""
+        query = urlencode({"period": period.name, "by": by, "key": key, "column": column})
+        url = f"{reverse('feedback:decisions')}?{query}" if may_drill and count else ""
+        return {"count": count, "url": url}
+
+    def rows(found: list[FeedbackRow], by: str) -> list[dict[str, object]]:
         return [
             {
                 "key": row.key,
-                "decided": row.decided,
-                "accepted": row.accepted,
-                "rejected": row.rejected,
+                "decided": link(by, row.key, "decided", row.decided),
+                "accepted": link(by, row.key, "accepted", row.accepted),
+                "rejected": link(by, row.key, "rejected", row.rejected),
                 "rate": format_figure(row.acceptance_rate, Kind.RATE),
-                "reasons": [row.reasons.get(value, 0) for value, _label in reasons],
+                "reasons": [
+                    link(by, row.key, value, row.reasons.get(value, 0)) for value, _label in reasons
+                ],
             }
             for row in found
         ]
@@ -120,9 +133,39 @@ def summary(request: HttpRequest) -> HttpResponse:
         "period_name": period.name,
         "summary": result,
         "reasons": reasons,
-        "channels": rows(result.by_channel),
-        "campaigns": rows(result.by_campaign[:20]),
-        "months": rows(result.by_month),
+        "channels": rows(result.by_channel, "channel"),
+        "campaigns": rows(result.by_campaign[:20], "campaign"),
+        "months": rows(result.by_month, "month"),
         "may_open_inbox": has_role(request.user, INBOX_ROLES),
     }
     return render(request, "feedback/summary.html", context)
+
+
+@require_GET
+@role_required(RECORD_ROLES)
+def decisions(request: HttpRequest) -> HttpResponse:
+    """The decisions behind one number of the summary (a table, a row, a column): each
+    with its MQL, who decided, when and why."""
+    now = timezone.now()
+    name = request.GET.get("period", "")
+    by, key = request.GET.get("by", ""), request.GET.get("key", "")
+    column = request.GET.get("column", "decided")
+    try:
+        period = parse_period(name) if name else current_quarter(now)
+        found = decisions_behind(period, now, by, key, column)
+    except (PeriodError, ValueError) as exc:
+        return render(request, "feedback/decisions.html", {"error": str(exc)}, status=400)
+    labels = dict(reason_choices())
+    context = {
+        "period": period,
+        "by": by,
+        "key": key,
+        "column": column,
+        "column_label": labels.get(column, "")
+        or {"decided": _("Decided"), "accepted": _("Accepted"), "rejected": _("Rejected")}.get(
+            column, column
+        ),
+        "rows": found,
+        "summary_query": urlencode({"period": period.name}),
+    }
+    return render(request, "feedback/decisions.html", context)

@@ -165,6 +165,7 @@ EXPECTED: dict[str, Rule] = {
     "integrations:run": Page(CONNECTION_ROLES),
     "integrations:run_problems": Page(CONNECTION_ROLES),
     "feedback:summary": Page(EVERY_ROLE),
+    "feedback:decisions": Page(RECORD_ROLES),
     "qualification:agreement": Page(EVERY_ROLE),
     "alignment:definitions": Page(EVERY_ROLE),
     "alignment:review": PostOnly(),

@@ -90,3 +90,38 @@ def test_ops_admins_manage_the_reasons_in_admin(client: Client, role_user: RoleU
     assert RejectionReason.objects.get().counts_as == "no_timing"
     client.force_login(role_user("sales"))
     assert client.get("/admin/feedback/rejectionreason/").status_code in (302, 403)
+
+
+def test_every_number_of_the_feedback_view_lists_the_decisions_it_counts(
+    client: Client, role_user: RoleUser, example_dir: Path
+) -> None:
+    import re
+
+    from feedback.services import decide
+
+    _import(example_dir)
+    RejectionReason.objects.create(code="tiny", label="小規模", counts_as="wrong_target")
+    sales = role_user("sales")
+    waiting = list(waiting_mqls(timezone.now())[:5])
+    assert len(waiting) == 5
+    decide([waiting[0].pk, waiting[1].pk], sales, "accept")
+    decide([waiting[2].pk], sales, "reject", "custom:tiny")
+    decide([waiting[3].pk, waiting[4].pk], sales, "reject", "no_budget", "later")
+    client.force_login(role_user("marketing"))
+    page = client.get("/feedback/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    links = re.findall(r'<a href="(/feedback/decisions/\?[^"]+)">(\d+)</a>', page)
+    assert links
+    for url, number in links:
+        listed = client.get(url.replace("&amp;", "&"), HTTP_ACCEPT_LANGUAGE="en")
+        assert listed.status_code == 200
+        assert listed.content.decode().count("<tr data-person=") == int(number), url
+    rejected = [u for u, _ in links if "column=no_budget" in u and "by=month" in u]
+    assert rejected
+    html = client.get(rejected[0].replace("&amp;", "&"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f'data-person="{waiting[3].pk}"' in html and "later" in html
+    bad = client.get("/feedback/decisions/", {"by": "nothing"})
+    assert bad.status_code == 400
+    executive = Client()
+    executive.force_login(role_user("executive"))
+    assert "/feedback/decisions/" not in executive.get("/feedback/").content.decode()
+    assert executive.get("/feedback/decisions/", {"by": "channel"}).status_code == 403
