@@ -19,7 +19,7 @@ from dashboard.selectors import filter_choices, has_data
 from funnel.metrics.snapshot import json_ready, kpi_snapshot
 from funnel.metrics.trend import comparison_as_of, shared_kpi_trend, trend_periods
 from funnel.periods import previous_period
-from qualification.applied import stage_dates
+from qualification.applied import definitions, stage_dates
 
 TEMPLATE = "dashboard/home.html"
 
@@ -57,4 +57,5 @@ def home(request: HttpRequest) -> HttpResponse:
         records_visible,
     )
     context["alerts"] = todays_alerts()
+    context["definitions"] = definitions(as_of, question.criteria)
     return render(request, TEMPLATE, context)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from funnel.choices import QualificationMode
@@ -55,6 +56,32 @@ def stage_dates(as_of: dt.datetime, chosen: Chosen | None = None) -> StageDates:
         mql_on_persons=bool(mql and mql.on_persons),
         sql_on_persons=bool(sql and sql.on_persons),
     )
+
+
+@dataclass(frozen=True)
+class Definition:
+    """Where a stage's dates come from in a computation, as a page says it."""
+
+    stage: str
+    name: str  # the criteria's name
+    since: dt.datetime | None  # the version's approval; None for criteria chosen by hand
+
+
+def definitions(as_of: dt.datetime, chosen: Chosen | None = None) -> list[Definition]:
+    """The stages whose dates come from criteria at as_of (what stage_dates applies)."""
+    chosen = chosen or {}
+    modes = dict(QualificationSetting.objects.values_list("stage", "mode"))
+    found = []
+    for stage in STAGES:
+        if stage in chosen:
+            criteria = chosen[stage]
+            if criteria is not None:
+                found.append(Definition(stage, criteria.name, None))
+        elif modes.get(stage) == QualificationMode.RULES:
+            version = version_in_effect(stage, as_of)
+            if version is not None:
+                found.append(Definition(stage, version.name, version.effective_at))
+    return found
 
 
 def criteria_of_version(stage: str, version_id: str) -> Criteria:

@@ -371,3 +371,23 @@ def test_the_version_in_effect_now_is_read_from_the_persons_as_from_the_join(
     sync_persons_with_versions(timezone.now())
     assert copied() == {}
     assert not MomentSet.objects.filter(on_persons=True).exists()
+
+
+def test_the_dashboard_says_which_definition_its_numbers_use(
+    example_dir: Path, role_user: Any
+) -> None:
+    _import(example_dir)
+    client = Client()
+    client.force_login(role_user("marketing"))
+    question = {"period": "FY2026Q1", "as_of": AS_OF}
+    assert "data-definitions" not in client.get("/", question).content.decode()
+    version = _version_in_effect_from("2026-05-01T00:00:00+09:00")
+    QualificationSetting.objects.update_or_create(stage="mql", defaults={"mode": "rules"})
+    page = client.get("/", question, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "MQL: by the agreed criteria “agreed” (in effect since 2026-05-01)" in page
+    before = client.get("/", {**question, "as_of": "2026-04-15"}).content.decode()
+    assert "data-definitions" not in before  # not yet in effect then
+    draft = client.get(
+        "/", {**question, "criteria_mql": version.pk}, HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert f"computed with the criteria “{MQL_CRITERIA['name']}” (not in effect)" in draft
