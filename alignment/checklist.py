@@ -14,13 +14,15 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from alignment.models import ChecklistAnswer, ChecklistScore, KpiReview, Proposal
+from accounts.roles import EXECUTIVE, MARKETING, SALES
+from alignment.models import ChecklistAnswer, ChecklistScore, KpiReview, Meeting, Proposal
+from alignment.usage import views_by_role
 from feedback.models import Feedback
 from funnel.choices import OpportunityStatus
 from funnel.metrics.catalogue import HEADLINE_KPIS, kpi
 from funnel.metrics.filters import opportunity_channel_key
 from funnel.models import Activity, Opportunity, Person, SourcePerson, Target
-from funnel.periods import Period, current_quarter, previous_quarter
+from funnel.periods import Period, current_quarter, local_date, previous_quarter
 from integrations.models import Connection
 from qualification.models import CriteriaVersion
 from reports.models import Department, ReportCommentary
@@ -119,12 +121,62 @@ def _feedback(period: Period, now: dt.datetime) -> Verdict:
     )
 
 
+def _since(now: dt.datetime) -> dt.date:
+    return local_date(now - RECENT)
+
+
 def _behaviour(period: Period, now: dt.datetime) -> Verdict:
+    """Sales read the persons' MA history: activities are linked, and sales open person
+    pages."""
     linked = Activity.objects.filter(person__isnull=False).count()
+    opened = views_by_role("person", _since(now))[SALES]
     return Verdict(
-        linked > 0,
-        str(_("%(count)s MA activities linked to persons, on every person page"))
-        % {"count": linked},
+        linked > 0 and opened > 0,
+        str(
+            _(
+                "%(count)s MA activities linked to persons; sales opened person pages "
+                "%(opened)s times in the last 30 days"
+            )
+        )
+        % {"count": linked, "opened": opened},
+    )
+
+
+def _dashboard(period: Period, now: dt.datetime) -> Verdict:
+    """One shared dashboard both teams look at."""
+    views = views_by_role("dashboard", _since(now))
+    return Verdict(
+        views[MARKETING] > 0 and views[SALES] > 0,
+        str(_("Dashboard opened in the last 30 days: marketing %(m)s, sales %(s)s times"))
+        % {"m": views[MARKETING], "s": views[SALES]},
+    )
+
+
+MEETING_WEEKS = 4
+MEETINGS_WANTED = 3
+
+
+def _meetings(period: Period, now: dt.datetime) -> Verdict:
+    """Weekly meetings: a meeting recorded in at least 3 of the last 4 weeks."""
+    today = local_date(now)
+    held = Meeting.objects.filter(
+        held_on__gt=today - dt.timedelta(weeks=MEETING_WEEKS), held_on__lte=today
+    ).values_list("held_on", flat=True)
+    weeks = {day.isocalendar()[:2] for day in held}
+    return Verdict(
+        len(weeks) >= MEETINGS_WANTED,
+        str(_("Meetings recorded in %(weeks)s of the last 4 weeks (3 wanted)"))
+        % {"weeks": len(weeks)},
+    )
+
+
+def _success(period: Period, now: dt.datetime) -> Verdict:
+    """What converts is read by both teams."""
+    views = views_by_role("what_converts", _since(now))
+    return Verdict(
+        views[MARKETING] > 0 and views[SALES] > 0,
+        str(_("'What converts' opened in the last 30 days: marketing %(m)s, sales %(s)s times"))
+        % {"m": views[MARKETING], "s": views[SALES]},
     )
 
 
@@ -175,11 +227,19 @@ def _commentary_of(period: Period) -> set[str]:
 
 
 def _reported(period: Period, now: dt.datetime) -> Verdict:
+    """The quarterly report reaches executives: they opened or downloaded it this or last
+    quarter, or the teams wrote their commentary in it."""
     written = _commentary_of(period)
+    opened = views_by_role("report", previous_quarter(period).start)[EXECUTIVE]
     return Verdict(
-        bool(written),
-        str(_("The %(quarter)s quarterly report has commentary by %(count)s of 2 teams"))
-        % {"quarter": previous_quarter(period).name, "count": len(written)},
+        bool(written) or opened > 0,
+        str(
+            _(
+                "The %(quarter)s quarterly report has commentary by %(count)s of 2 teams; "
+                "executives opened or downloaded reports %(opened)s times since it began"
+            )
+        )
+        % {"quarter": previous_quarter(period).name, "count": len(written), "opened": opened},
     )
 
 
@@ -228,10 +288,16 @@ ITEMS = (
         _linked,
     ),
     Item(
-        "dashboard", _("Both teams see the data in real time on one shared dashboard"), "home", None
+        "dashboard",
+        _("Both teams see the data in real time on one shared dashboard"),
+        "home",
+        _dashboard,
     ),
     Item(
-        "meetings", _("Regular meetings between the teams share the KPIs' progress"), "home", None
+        "meetings",
+        _("Regular meetings between the teams share the KPIs' progress"),
+        "alignment:meeting",
+        _meetings,
     ),
     Item(
         "feedback",
@@ -278,8 +344,8 @@ ITEMS = (
     Item(
         "success",
         _("Success stories (what high-converting leads have in common) are shared"),
-        "home",
-        None,
+        "alignment:patterns",
+        _success,
     ),
     Item(
         "proposals",

@@ -260,3 +260,25 @@ class DigestSent(models.Model):
 
     def __str__(self) -> str:
         return self.week
+
+
+class PageView(models.Model):
+    """How often each role opened a page that the checklist asks about, per day: the
+    shared dashboard, person pages, the quarterly report (and its downloads), what
+    converts, the weekly meeting. Counts only: no user, no URL, no query."""
+
+    day = models.DateField(_("day"))
+    page = models.CharField(_("page"), max_length=40)
+    role = models.CharField(_("role"), max_length=20)
+    count = models.PositiveIntegerField(_("views"), default=0)
+
+    class Meta:
+        verbose_name = _("page views")
+        verbose_name_plural = _("page views")
+        ordering = ["-day", "page", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "page", "role"], name="pageview_once_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.page} {self.role}: {self.count}"
