@@ -148,3 +148,42 @@ def with_outcomes(members: QuerySet[Person], window: Window) -> QuerySet[Person]
             output_field=CharField(),
         )
     )
+
+
+OUTCOMES = ("converted", "dropped", "at_sql", "at_mql")
+
+
+def cohort_persons(
+    period: Period,
+    as_of: dt.datetime,
+    dimension: str,
+    group: str = "",
+    outcome: str = "",
+    reason: str = "",
+) -> tuple[Window, QuerySet[Person]]:
+    """The persons behind one count of non_conversion: the cohort, narrowed to one group of
+    the dimension (UNKNOWN: no value), one outcome and, for the dropped, one reason (OTHER
+    holds those without one, as the table counts them)."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"by: one of {', '.join(DIMENSIONS)}")
+    if outcome and outcome not in OUTCOMES:
+        raise ValueError(f"outcome: one of {', '.join(OUTCOMES)}")
+    if reason and reason not in DisqualifyReason.values:
+        raise ValueError(f"reason: one of {', '.join(DisqualifyReason.values)}")
+    window, members = cohort(period, as_of)
+    rows = with_outcomes(members, window)
+    if group:
+        key = _key(dimension)
+        if group == UNKNOWN:
+            rows = rows.annotate(group=key).filter(Q(group__isnull=True) | Q(group=""))
+        else:
+            rows = rows.annotate(group=key).filter(group=group)
+    if outcome:
+        rows = rows.filter(Q(outcome=outcome))
+    if reason:
+        rows = rows.filter(Q(outcome="dropped"))
+        if reason == DisqualifyReason.OTHER:
+            rows = rows.filter(disqualify_reason__in=[DisqualifyReason.OTHER, ""])
+        else:
+            rows = rows.filter(disqualify_reason=reason)
+    return window, rows

@@ -17,6 +17,7 @@ urlpatterns = [
     path("what-converts/", views.patterns, name="patterns"),
     path("why-not/", views.why_not, name="why_not"),
     path("why-not/persons.csv", views.why_not_persons, name="why_not_persons"),
+    path("why-not/persons/", views.why_not_persons, name="why_not_person_list"),
     path("definitions/", views.definitions, name="definitions"),
     path("definitions/review/", views.review, name="review"),
     path("proposals/", views.proposals, name="proposals"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,7 +31,7 @@ from alignment.checklist import evaluate, record_score
 from alignment.meeting import meeting_page
 from alignment.models import ActionItem, ChecklistScore, Proposal
 from alignment.nonconversion import DIMENSIONS as NONCONVERSION_DIMENSIONS
-from alignment.nonconversion import cohort, non_conversion, with_outcomes
+from alignment.nonconversion import cohort_persons, non_conversion
 from alignment.patterns import SMALL_SAMPLE, Pattern, what_converts
 from funnel.choices import DisqualifyReason
 from funnel.metrics.filters import UNKNOWN
@@ -296,6 +297,11 @@ def why_not(request: HttpRequest) -> HttpResponse:
         "reasons": [(r, DisqualifyReason(r).label) for r in found.reasons],
         "maturing": _maturing(period, now),
         "may_open_records": has_role(request.user, RECORD_ROLES),
+        "drill": urlencode({"period": period.name, "by": dimension}),
+        "groups": [
+            (group, urlencode({"period": period.name, "by": dimension, "group": group.key}))
+            for group in found.groups
+        ],
     }
     return render(request, "alignment/why_not.html", context)
 
@@ -303,19 +309,41 @@ def why_not(request: HttpRequest) -> HttpResponse:
 @require_GET
 @role_required(RECORD_ROLES)
 def why_not_persons(request: HttpRequest) -> StreamingHttpResponse | HttpResponse:
-    """The cohort's persons with their outcome, as CSV: the drill-down of every count."""
+    """The persons behind a count of the why-not table (group, outcome, reason; none: the
+    whole cohort) with their outcome: a page, or CSV with format=csv."""
     now = timezone.now()
+    as_csv = request.GET.get("format") == "csv" or request.path.endswith(".csv")
     try:
         period, dimension = _analysis_question(request, now)
+        window, rows = cohort_persons(
+            period,
+            now,
+            dimension,
+            group=request.GET.get("group", ""),
+            outcome=request.GET.get("outcome", ""),
+            reason=request.GET.get("reason", ""),
+        )
     except (PeriodError, ValueError) as exc:
-        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
-    window, members = cohort(period, now)
+        if as_csv:
+            return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+        return render(request, "alignment/why_not_persons.html", {"error": str(exc)}, status=400)
     rows = (
-        with_outcomes(members, window)
-        .select_related("channel", "campaign")
+        rows.select_related("channel", "campaign")
         .annotate(stage_mql_at=F(window.field("mql_at")))
         .order_by("stage_mql_at", "pk")
     )
+    if not as_csv:
+        page = Paginator(rows, 100).get_page(request.GET.get("page"))
+        context = {
+            "period": period,
+            "dimension": dimension,
+            "filters": {k: request.GET.get(k, "") for k in ("group", "outcome", "reason")},
+            "page": page,
+            "rows": [(p, _group_of(p, dimension)) for p in page.object_list],
+            "csv_query": urlencode({**request.GET.dict(), "format": "csv", "page": ""}),
+            "back_query": urlencode({"period": period.name, "by": dimension}),
+        }
+        return render(request, "alignment/why_not_persons.html", context)
     return csv_response(
         f"why-not-{period.name}.csv",
         ("person_id", "name", "email", "company", dimension, "mql_at", "outcome",

@@ -173,6 +173,7 @@ EXPECTED: dict[str, Rule] = {
     "alignment:patterns": Page(EVERY_ROLE),
     "alignment:why_not": Page(EVERY_ROLE),
     "alignment:why_not_persons": Page(RECORD_ROLES),
+    "alignment:why_not_person_list": Page(RECORD_ROLES),
     "alignment:meeting": Page(EVERY_ROLE),
     "alignment:add_action": PostOnly(),
     "alignment:close_action": PostOnly(),
