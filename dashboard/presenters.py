@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from dashboard.questions import BadQuestion, KpiQuestion
 from dashboard.selectors import FilterChoices
 from funnel.choices import Origin
+from funnel.metrics.attribution import MODELS as ATTRIBUTION_MODELS
 from funnel.metrics.catalogue import (
     CATALOGUE,
     CHANNEL_COLUMNS,
@@ -339,6 +340,30 @@ def tree_inputs(tree: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _sort_value(value: Any) -> str:
     return "" if value is None else f"{float(value):.6f}"
+
+
+def attribution_rows(
+    attributed: dict[str, dict[str, int]], names: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Won amount per channel under each attribution model, side by side; the channels
+    with the most (by first touch) first, unknown last."""
+    channels = sorted(
+        {channel for by_channel in attributed.values() for channel in by_channel},
+        key=lambda c: (c == UNKNOWN, -attributed["first_touch"].get(c, 0), c),
+    )
+    return [
+        {
+            "channel": channel,
+            "label": _("Unknown (no channel)")
+            if channel == UNKNOWN
+            else names.get(channel, channel),
+            "cells": [
+                {"model": model, "text": format_money(attributed[model].get(channel, 0))}
+                for model in ATTRIBUTION_MODELS
+            ],
+        }
+        for channel in channels
+    ]
 
 
 def channel_rows(

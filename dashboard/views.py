@@ -9,15 +9,19 @@ from accounts.access import DASHBOARD_ROLES, RECORD_ROLES, has_role, role_requir
 from alignment.alerts import todays_alerts
 from dashboard.charts import dashboard_charts
 from dashboard.presenters import (
+    attribution_rows,
     dashboard_context,
     error_context,
     form_redirect,
     page_params,
 )
 from dashboard.questions import BadQuestion, kpi_question
+from dashboard.selectors import channel_names as dashboard_channel_names
 from dashboard.selectors import filter_choices, has_data
+from funnel.metrics.attribution import attributed_won_amount
 from funnel.metrics.snapshot import json_ready, kpi_snapshot
 from funnel.metrics.trend import comparison_as_of, shared_kpi_trend, trend_periods
+from funnel.metrics.window import Window
 from funnel.periods import previous_period
 from qualification.applied import definitions, stage_dates
 
@@ -58,4 +62,6 @@ def home(request: HttpRequest) -> HttpResponse:
     )
     context["alerts"] = todays_alerts()
     context["definitions"] = definitions(as_of, question.criteria)
+    attributed = attributed_won_amount(Window(period, as_of, dates), filters)
+    context["attribution"] = attribution_rows(attributed, dashboard_channel_names())
     return render(request, TEMPLATE, context)
