@@ -8,8 +8,8 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db import connection
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -30,15 +30,16 @@ TRACKED = {
 
 
 def record_view(page: str, roles: Iterable[str], day: dt.date) -> None:
-    for role in roles:
-        counted = PageView.objects.filter(day=day, page=page, role=role)
-        if counted.update(count=F("count") + 1):
-            continue
-        try:
-            with transaction.atomic():
-                PageView.objects.create(day=day, page=page, role=role, count=1)
-        except IntegrityError:  # another request created it first
-            counted.update(count=F("count") + 1)
+    """One statement per role: insert the day's row or add one to it (PostgreSQL and
+    SQLite both take ON CONFLICT ... DO UPDATE)."""
+    table = PageView._meta.db_table
+    with connection.cursor() as cursor:
+        for role in roles:
+            cursor.execute(
+                f"INSERT INTO {table} (day, page, role, count) VALUES (%s, %s, %s, 1) "  # noqa: S608
+                f"ON CONFLICT (day, page, role) DO UPDATE SET count = {table}.count + 1",
+                [day, page, role],
+            )
 
 
 def views_by_role(page: str, since: dt.date) -> Counter[str]:

@@ -27,6 +27,12 @@ _PARAMETERS = [
         "as_of", str, description="ISO 8601 moment the numbers are computed at; default: now"
     ),
     *[OpenApiParameter(name, str, description=f"narrow to one {name}") for name in FILTER_PARAMS],
+    OpenApiParameter(
+        "conversion_days",
+        int,
+        description="count a cohort conversion only within this many days of the member's "
+        "cohort date (1-3650; default: any time up to as_of, the spec's rates)",
+    ),
     *[
         OpenApiParameter(
             f"criteria_{stage}",
@@ -89,6 +95,11 @@ class KpiView(APIView):
         except RuntimeError as exc:  # the criteria's moments could not be computed
             return Response({"detail": str(exc)}, status=503)
         snapshot = kpi_snapshot(
-            question.period, question.as_of, question.filters, question.what_if, dates
+            question.period,
+            question.as_of,
+            question.filters,
+            question.what_if,
+            dates,
+            question.conversion_days,
         )
         return Response(json_ready(snapshot))

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from dashboard.questions import BadQuestion, KpiQuestion
 from dashboard.selectors import FilterChoices
@@ -56,7 +57,7 @@ from funnel.periods import (
 )
 
 WHAT_IF_PARAMS = tuple(f"what_if_{key}" for key in INPUT_KEYS)
-PAGE_PARAMS = ("period", "as_of", *FILTER_PARAMS)
+PAGE_PARAMS = ("period", "as_of", "conversion_days", *FILTER_PARAMS)
 PERIOD_CHOICES = {"quarters": 8, "months": 12, "years": 3}
 
 
@@ -70,6 +71,8 @@ def page_params(question: KpiQuestion, params: Mapping[str, str]) -> dict[str, s
     as_of = (params.get("as_of") or "").strip()
     if as_of:
         result["as_of"] = as_of
+    if question.conversion_days:
+        result["conversion_days"] = str(question.conversion_days)
     result.update(question.filters.as_dict())
     return result
 
@@ -199,8 +202,24 @@ def filter_form(
         "start": period.start.isoformat() if period else "",
         "end": period.end.isoformat() if period else "",
         "as_of": (params.get("as_of") or "").strip(),
+        "conversion_days": _conversion_options((params.get("conversion_days") or "").strip()),
         **filter_options(params, choices),
     }
+
+
+CONVERSION_WINDOWS = (30, 60, 90, 180, 365)
+
+
+def _conversion_options(chosen: str) -> list[dict[str, Any]]:
+    """The cohort funnel's conversion window: any time (the spec's rates) or N days."""
+    options = [{"value": "", "label": _("Any time"), "selected": not chosen}]
+    days = [*CONVERSION_WINDOWS]
+    if chosen.isdigit() and int(chosen) not in days:
+        days = sorted({*days, int(chosen)})
+    for n in days:
+        label = ngettext("Within %(n)d day", "Within %(n)d days", n) % {"n": n}
+        options.append({"value": str(n), "label": label, "selected": chosen == str(n)})
+    return options
 
 
 def error_context(

@@ -34,6 +34,8 @@ class KpiQuestion:
     what_if: dict[str, Fraction]
     # criteria_mql / criteria_sql: a stored version computed as if in effect (kpi-spec 7)
     criteria: dict[str, Criteria] = field(default_factory=dict)
+    # conversion_days: count a cohort conversion only within N days (the cohort funnel)
+    conversion_days: int | None = None
 
 
 # What-if values the tree answers for: a rate is 0 or between one in a million and 1, an
@@ -81,7 +83,29 @@ def kpi_question(params: Mapping[str, str]) -> KpiQuestion:
         raise BadQuestion(str(exc)) from None
     except ValueError as exc:
         raise BadQuestion(str(exc)) from None
-    return KpiQuestion(period, as_of, filters, _what_if(params), _criteria(params))
+    return KpiQuestion(
+        period,
+        as_of,
+        filters,
+        _what_if(params),
+        _criteria(params),
+        _conversion_days(params),
+    )
+
+
+MAX_CONVERSION_DAYS = 3650
+
+
+def _conversion_days(params: Mapping[str, str]) -> int | None:
+    raw = (params.get("conversion_days") or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_CONVERSION_DAYS:
+        raise BadQuestion(
+            f"conversion_days: a whole number of days from 1 to {MAX_CONVERSION_DAYS}, "
+            f"not {raw[:20]!r}"
+        )
+    return int(raw)
 
 
 def _criteria(params: Mapping[str, str]) -> dict[str, Criteria]:

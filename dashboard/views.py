@@ -42,10 +42,11 @@ def home(request: HttpRequest) -> HttpResponse:
     period, as_of, filters = question.period, question.as_of, question.filters
     # One yardstick (kpi-spec 2b): the MQL/SQL definition of as_of for every number shown.
     dates = stage_dates(as_of, question.criteria)
-    snapshot = json_ready(kpi_snapshot(period, as_of, filters, question.what_if, dates))
-    trend = shared_kpi_trend(trend_periods(period, as_of), as_of, filters, dates)
+    days = question.conversion_days
+    snapshot = json_ready(kpi_snapshot(period, as_of, filters, question.what_if, dates, days))
+    trend = shared_kpi_trend(trend_periods(period, as_of), as_of, filters, dates, days)
     before = previous_period(period)
-    (previous,) = shared_kpi_trend([before], comparison_as_of(before, as_of), filters, dates)
+    (previous,) = shared_kpi_trend([before], comparison_as_of(before, as_of), filters, dates, days)
     records_visible = has_role(request.user, RECORD_ROLES)
     links = page_params(question, request.GET) if records_visible else None
     charts = dashboard_charts(snapshot, trend, period.name, links)

@@ -85,7 +85,12 @@ def _record_list(request: HttpRequest, records: RecordList) -> HttpResponseBase:
         kpi = records.kpi_of(request.GET)
     except (BadQuestion, UnknownKpi) as exc:
         return _bad_request(request, template, str(exc))
-    window = Window(question.period, question.as_of, stage_dates(question.as_of, question.criteria))
+    window = Window(
+        question.period,
+        question.as_of,
+        stage_dates(question.as_of, question.criteria),
+        question.conversion_days,
+    )
     search = (request.GET.get("q") or "").strip()
     rows = records.rows(kpi, window, question.filters, search)
     if request.GET.get("format") == "csv":

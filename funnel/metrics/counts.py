@@ -9,13 +9,14 @@ periods. A breakdown sums to its total: the total adds up the same grouped passe
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.expressions import Combinable, Expression
 
 from funnel.choices import ActivityType, OpportunityStatus
@@ -91,7 +92,7 @@ def person_counted(window: Window) -> dict[str, Counted]:
     """The person counts of section 3 and the numerators of the person cohort rates."""
     counted = {key: Counted(window.field(field), Q()) for key, field in PERSON_COUNT_DATES.items()}
     for key, (field, stage) in PERSON_COHORTS.items():
-        counted[f"{key}__converted"] = Counted(window.field(field), window.reached(stage))
+        counted[f"{key}__converted"] = Counted(window.field(field), window.converted(field, stage))
     return counted
 
 
@@ -105,9 +106,16 @@ def opportunity_counted(window: Window) -> dict[str, Counted]:
         "lost_deals": Counted("closed_at", Q(status=OpportunityStatus.LOST)),
         "won_amount": Counted("closed_at", won, sum_of="amount"),
         "opportunity_to_won_rate__converted": Counted(
-            "created_at", won & Q(closed_at__lte=window.as_of)
+            "created_at", won & Q(closed_at__lte=window.as_of) & _within_window(window)
         ),
     }
+
+
+def _within_window(window: Window) -> Q:
+    """A deal won within the conversion window of its creation (none: no condition)."""
+    if window.conversion_days is None:
+        return Q()
+    return Q(closed_at__lte=F("created_at") + dt.timedelta(days=window.conversion_days))
 
 
 def empty_counts(window: Window) -> dict[str, int | None]:
@@ -132,7 +140,7 @@ def opportunity_count_filters(window: Window) -> dict[str, Q]:
 def person_cohort_filters(window: Window) -> dict[str, tuple[Q, Q]]:
     """(cohort, converted) of each person cohort rate of section 4."""
     return {
-        key: (window.within(cohort_field), window.reached(stage))
+        key: (window.within(cohort_field), window.converted(cohort_field, stage))
         for key, (cohort_field, stage) in PERSON_COHORTS.items()
     }
 

@@ -72,12 +72,15 @@ def kpi_snapshot(
     filters: KpiFilters | None = None,
     what_if: dict[str, Fraction] | None = None,
     dates: StageDates | None = None,
+    conversion_days: int | None = None,
 ) -> dict[str, Any]:
     """`dates`: where MQL and SQL dates come from; by default what applies at `as_of`
-    (kpi-spec 2b: the version in effect then, for each stage in rules mode)."""
+    (kpi-spec 2b: the version in effect then, for each stage in rules mode).
+    `conversion_days`: count a cohort's conversions only within that many days of each
+    member's cohort date (the cohort rates; None: the spec's rates)."""
     filters = filters or KpiFilters()
     dates = dates if dates is not None else stage_dates(as_of)
-    window = Window(period, as_of, dates)
+    window = Window(period, as_of, dates, conversion_days)
     by_channel = breakdown_counts(window, filters, "channel")
     kpis, counts = period_kpis(window, filters, by_channel)
     trailing = trailing_counts(period, dates)

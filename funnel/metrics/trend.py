@@ -61,13 +61,14 @@ def shared_kpi_trend(
     as_of: dt.datetime,
     filters: KpiFilters | None = None,
     dates: StageDates = SOURCE_DATES,
+    conversion_days: int | None = None,
 ) -> list[dict[str, Any]]:
     """For each period, in order: {"period": Period, "kpis": counts and ratios}, equal to
     what `kpi_snapshot(period, as_of, filters)` reports for those keys."""
     if not periods:
         return []
     filters = filters or KpiFilters()
-    windows = [Window(p, as_of, dates) for p in periods]
+    windows = [Window(p, as_of, dates, conversion_days) for p in periods]
     span = Window(
         Period("trend", min(p.start for p in periods), max(p.end for p in periods)),
         as_of,

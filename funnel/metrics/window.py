@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import FilteredRelation, Q, QuerySet
+from django.db.models import F, FilteredRelation, Q, QuerySet
 
 from funnel.metrics.filters import KpiFilters
 from funnel.models import CostEntry, Opportunity, Person
@@ -74,6 +74,9 @@ class Window:
     period: Period
     as_of: dt.datetime
     dates: StageDates = SOURCE_DATES
+    # A conversion window: a cohort member converts only if it reached the next stage
+    # within this many days of its cohort date (None: any time up to as_of, spec section 4).
+    conversion_days: int | None = None
 
     def field(self, name: str) -> str:
         return self.dates.field(name)
@@ -90,6 +93,18 @@ class Window:
 
     def before(self, field: str, moment: dt.datetime) -> Q:
         return Q(**{f"{self.field(field)}__lte": moment})
+
+    def converted(self, cohort_field: str, stage: str) -> Q:
+        """A member of the cohort of `cohort_field` converted to `stage`: reached it by as_of,
+        and within the conversion window of its cohort date when there is one."""
+        if self.conversion_days is None:
+            return self.reached(stage)
+        limit = F(self.field(cohort_field)) + dt.timedelta(days=self.conversion_days)
+        q = Q()
+        for field in _LATER_DATES[stage]:
+            name = self.field(field)
+            q |= Q(**{f"{name}__lte": self.as_of}) & Q(**{f"{name}__lte": limit})
+        return q
 
     def reached(self, stage: str) -> Q:
         q = Q()
