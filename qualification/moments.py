@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -21,11 +20,12 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from funnel.choices import SourceKind, Stage
+from funnel.ingest.batches import chunks
 from funnel.models import Activity, Person, StageEntry
 from qualification.criteria import BehaviourCondition, Criteria, parse_criteria
 from qualification.evaluation import Activity as TimelineActivity
 from qualification.evaluation import Profile, attributes_hold, qualifying_moment
-from qualification.models import MomentSet, QualifyingMoment
+from qualification.models import CriteriaVersion, MomentSet, QualifyingMoment
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +88,14 @@ def compute_set(set_id: int) -> None:
         moment_set.error = ""
         moment_set.save(update_fields=["status", "persons_done", "persons_total", "error"])
     criteria = parse_criteria(moment_set.definition)
+    done = 0
     try:
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids, CHUNK):
             with transaction.atomic():
                 MomentSet.objects.select_for_update().filter(pk=set_id).first()
                 _write(moment_set, chunk, moments_of(criteria, chunk))
-                MomentSet.objects.filter(pk=set_id).update(persons_done=chunk_end(ids, chunk))
+                done += len(chunk)
+                MomentSet.objects.filter(pk=set_id).update(persons_done=done)
     except Exception as exc:
         MomentSet.objects.filter(pk=set_id).update(
             status=MomentSet.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
@@ -107,11 +109,6 @@ def compute_set(set_id: int) -> None:
         status=MomentSet.Status.READY, finished_at=timezone.now()
     )
     sync_persons_with_versions(timezone.now())
-
-
-def chunk_end(ids: Sequence[int], chunk: Sequence[int]) -> int:
-    """How many of `ids` are done once `chunk` is (ids are sorted, chunks in order)."""
-    return bisect_right(ids, chunk[-1])
 
 
 def refresh_moments(person_ids: Iterable[int]) -> None:
@@ -131,7 +128,7 @@ def refresh_moments(person_ids: Iterable[int]) -> None:
         )
         for moment_set in sets:
             criteria = parse_criteria(moment_set.definition)
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids, CHUNK):
                 _write(moment_set, chunk, moments_of(criteria, chunk))
 
 
@@ -168,17 +165,14 @@ def profiles(criteria: Criteria, person_ids: Sequence[int]) -> Iterator[tuple[in
     timelines: dict[int, list[TimelineActivity]] = defaultdict(list)
     if hopeful:
         types = sorted({t for c in behaviours for t in c.types})
-        activities = Activity.objects.filter(person_id__in=hopeful, type__in=types)
+        # The detail (long text) is read only when a condition looks into it.
+        fields = ["person_id", "occurred_at", "type"]
         if any(c.detail_contains for c in behaviours):
-            for pid, occurred_at, kind, detail in activities.values_list(
-                "person_id", "occurred_at", "type", "detail"
-            ):
-                timelines[pid].append(TimelineActivity(occurred_at, kind, detail))
-        else:
-            for pid, occurred_at, kind in activities.values_list(
-                "person_id", "occurred_at", "type"
-            ):
-                timelines[pid].append(TimelineActivity(occurred_at, kind))
+            fields.append("detail")
+        for pid, occurred_at, kind, *detail in Activity.objects.filter(
+            person_id__in=hopeful, type__in=types
+        ).values_list(*fields):
+            timelines[pid].append(TimelineActivity(occurred_at, kind, *detail))
     for row in rows:
         pid = row[0]
         yield pid, _profile(row, timelines.get(pid, ()))
@@ -232,8 +226,10 @@ def _copy_to_persons(moment_set: MomentSet, person_ids: Sequence[int] | None) ->
     column = f"ruled_{moment_set.stage}_at"
     only = Q() if person_ids is None else Q(pk__in=person_ids)
     Person.objects.filter(only).exclude(**{f"{column}__isnull": True}).update(**{column: None})
-    ids = list(person_ids or [])
-    chosen = f" AND qm.person_id IN ({', '.join(['%s'] * len(ids))})" if ids else ""
+    ids = [] if person_ids is None else list(person_ids)
+    if person_ids is not None and not ids:
+        return
+    chosen = "" if person_ids is None else f" AND qm.person_id IN ({', '.join(['%s'] * len(ids))})"
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE funnel_person SET {column} = qm.moment "  # noqa: S608 - fixed names
@@ -276,11 +272,6 @@ def sync_persons_with_versions(now: dt.datetime) -> None:
         put_on_persons(stage, moment_set_for(parse_criteria(version.definition)).pk)
 
 
-def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start : start + CHUNK]
-
-
 UNUSED_SET_DAYS = 7
 
 
@@ -289,8 +280,6 @@ def tidy_sets(now: dt.datetime) -> tuple[list[int], int]:
     to compute again; how many sets nobody needs were deleted). A set serves a version not
     rejected, or was read by `kpis --criteria FILE` in the last UNUSED_SET_DAYS days; the
     others would only cost every import."""
-    from qualification.models import CriteriaVersion
-
     needed = {
         (version.stage, fingerprint(parse_criteria(version.definition)))
         for version in CriteriaVersion.objects.exclude(status=CriteriaVersion.Status.REJECTED)

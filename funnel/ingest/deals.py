@@ -22,7 +22,9 @@ from funnel.models import (
     SourcePerson,
 )
 from funnel.records import ActivityRecord, IngestResult, OpportunityRecord, normalise_email
-from qualification.moments import refresh_moments
+
+# A module reference: qualification.moments reads funnel.ingest.batches in turn.
+from qualification import moments as qualifying
 
 OPPORTUNITY_FIELDS = (
     "person_id",
@@ -262,7 +264,7 @@ def ingest_activities(
                 [(a.pk, *(getattr(a, f) for f in ACTIVITY_FIELDS)) for a in changed],
             )
         # Qualifying moments follow activities: the persons they were and are under.
-        refresh_moments(
+        qualifying.refresh_moments(
             [row[2] for row in created]
             + [a.person_id for a in changed]
             + [existing[a.external_id].person_id for a in changed]

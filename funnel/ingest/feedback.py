@@ -16,7 +16,9 @@ from funnel.choices import QualificationMode, SourceKind, Stage
 from funnel.ingest.lookups import FEEDBACK_SOURCE, get_or_create_source
 from funnel.ingest.persons import refresh_persons
 from funnel.models import Person, SourcePerson, StageEntry
-from qualification.moments import refresh_moments
+
+# A module reference: qualification.moments reads funnel.ingest.batches in turn.
+from qualification import moments as qualifying
 
 
 def record_acceptance(person: Person, moment: dt.datetime) -> None:
@@ -33,7 +35,7 @@ def record_acceptance(person: Person, moment: dt.datetime) -> None:
             entered_at=moment,
         )
         refresh_persons([record.person_id])
-        refresh_moments([record.person_id])
+        qualifying.refresh_moments([record.person_id])
 
 
 def record_rejection(person: Person, moment: dt.datetime, reason: str, text: str = "") -> None:

@@ -30,7 +30,9 @@ from funnel.models import (
     StageEntry,
 )
 from funnel.records import IngestResult, PersonRecord, normalise_email
-from qualification.moments import refresh_moments
+
+# A module reference: qualification.moments reads funnel.ingest.batches in turn.
+from qualification import moments as qualifying
 
 # Fields of SourcePerson that a record sets; comparing them tells updated from unchanged.
 RECORD_FIELDS = (
@@ -427,7 +429,7 @@ def _follow_up(
             source, [external_id for external_id, _ in written], written_emails
         )
     refresh_opportunity_dates(linked | set(merged_into.values()))
-    refresh_moments((plan.dirty - merged_into.keys()) | set(merged_into.values()))
+    qualifying.refresh_moments((plan.dirty - merged_into.keys()) | set(merged_into.values()))
 
 
 def _move_history(changed: list[SourcePerson], previous_person: dict[int, int]) -> None:

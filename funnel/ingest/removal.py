@@ -19,7 +19,9 @@ from django.db.models.functions import Coalesce
 from funnel.ingest.batches import chunks, refresh_opportunity_dates
 from funnel.ingest.persons import refresh_persons
 from funnel.models import Activity, Opportunity, Person, Source, SourcePerson
-from qualification.moments import refresh_moments
+
+# A module reference: qualification.moments reads funnel.ingest.batches in turn.
+from qualification import moments as qualifying
 
 
 def remove_persons(source: Source, external_ids: Iterable[str]) -> int:
@@ -43,7 +45,7 @@ def remove_persons(source: Source, external_ids: Iterable[str]) -> int:
             Person.objects.filter(pk__in=affected - remaining).delete()
             relinked = _relink(linked)
             refresh_opportunity_dates(remaining | relinked)
-            refresh_moments(
+            qualifying.refresh_moments(
                 remaining
                 | set(
                     Activity.objects.filter(pk__in=linked[Activity], person__isnull=False)
@@ -72,7 +74,7 @@ def remove_activities(source: Source, external_ids: Iterable[str]) -> int:
             rows = Activity.objects.filter(source=source, external_id__in=chunk)
             persons = set(rows.exclude(person=None).values_list("person_id", flat=True))
             removed += rows.delete()[0]
-            refresh_moments(persons)
+            qualifying.refresh_moments(persons)
     return removed
 
 

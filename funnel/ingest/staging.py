@@ -49,8 +49,10 @@ from funnel.records import (
     PersonRecord,
     normalise_email,
 )
+
+# A module reference: qualification.moments reads funnel.ingest.batches in turn.
+from qualification import moments as qualifying
 from qualification.models import MomentSet
-from qualification.moments import refresh_moments
 
 _names = itertools.count(1)
 logger = logging.getLogger(__name__)
@@ -275,7 +277,7 @@ class StagedPersons(StagedLoad):
             with bulk_window(_PERSON_TABLES, count):
                 created = self._write_new(rows, source_id)
             self._link_waiting(rows)
-            refresh_moments(
+            qualifying.refresh_moments(
                 Person.objects.filter(
                     pk__range=(self.first_person, self.first_person + self.seq_limit - 1)
                 ).values_list("pk", flat=True)
@@ -413,7 +415,7 @@ class StagedActivities(StagedLoad):
             f"SELECT count(*) FROM {stage} s {_person_ref_join(source_id)} "
             f"WHERE {_HAS_REF} AND {_PERSON_OF_REF} IS NULL"
         )
-        refresh_moments(touched | self._persons_of_staged(source_id))
+        qualifying.refresh_moments(touched | self._persons_of_staged(source_id))
         return IngestResult(
             created=created,
             updated=updated,

@@ -33,6 +33,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from funnel.ingest.batches import chunks
 from funnel.metrics.counts import opportunity_count_filters
 from funnel.metrics.filters import UNKNOWN, KpiFilters, opportunity_channel_key
 from funnel.metrics.window import Window, opportunity_rows
@@ -122,13 +123,10 @@ def attributed_won_amount(window: Window, filters: KpiFilters) -> dict[str, dict
 
 
 def _touches(person_ids: Iterable[int]) -> dict[int, list[Touch]]:
-    ids = sorted(set(person_ids))
     found: dict[int, list[Touch]] = defaultdict(list)
-    for start in range(0, len(ids), 5000):
+    for chunk in chunks(sorted(set(person_ids)), 5000):
         for person_id, at, channel in (
-            SourcePerson.objects.filter(
-                person_id__in=ids[start : start + 5000], channel__isnull=False
-            )
+            SourcePerson.objects.filter(person_id__in=chunk, channel__isnull=False)
             .order_by("person_id", "created_at", "pk")
             .values_list("person_id", "created_at", "channel__key")
         ):
