@@ -41,7 +41,8 @@ def home(request: HttpRequest) -> HttpResponse:
         return render(request, TEMPLATE, context, status=400)
     period, as_of, filters = question.period, question.as_of, question.filters
     # One yardstick (kpi-spec 2b): the MQL/SQL definition of as_of for every number shown.
-    dates = stage_dates(as_of, question.criteria)
+    applied = definitions(as_of, question.criteria)
+    dates = stage_dates(as_of, applied=applied)
     days = question.conversion_days
     snapshot = json_ready(kpi_snapshot(period, as_of, filters, question.what_if, dates, days))
     trend = shared_kpi_trend(trend_periods(period, as_of), as_of, filters, dates, days)
@@ -62,7 +63,7 @@ def home(request: HttpRequest) -> HttpResponse:
         records_visible,
     )
     context["alerts"] = todays_alerts()
-    context["definitions"] = definitions(as_of, question.criteria)
+    context["definitions"] = applied
     attributed = attributed_won_amount(Window(period, as_of, dates), filters)
     context["attribution"] = attribution_rows(attributed, dashboard_channel_names())
     return render(request, TEMPLATE, context)

@@ -20,7 +20,7 @@ from qualification.criteria import (
     parse_criteria,
     parse_criteria_text,
 )
-from qualification.models import CriteriaVersion, MomentSet
+from qualification.models import CriteriaVersion
 from qualification.moments import ready_set
 
 # Per stage: criteria applied as if in effect; None: the sources' dates for that stage.
@@ -38,37 +38,19 @@ def version_in_effect(stage: str, at: dt.datetime) -> CriteriaVersion | None:
     )
 
 
-def stage_dates(as_of: dt.datetime, chosen: Chosen | None = None) -> StageDates:
-    chosen = chosen or {}
-    modes = dict(QualificationSetting.objects.values_list("stage", "mode"))
-    sets: dict[str, MomentSet] = {}
-    for stage in STAGES:
-        criteria = chosen.get(stage)
-        if stage not in chosen and modes.get(stage) == QualificationMode.RULES:
-            version = version_in_effect(stage, as_of)
-            criteria = parse_criteria(version.definition) if version is not None else None
-        if criteria is not None:
-            sets[stage] = ready_set(criteria)
-    mql, sql = sets.get("mql"), sets.get("sql")
-    return StageDates(
-        mql_set=mql.pk if mql else None,
-        sql_set=sql.pk if sql else None,
-        mql_on_persons=bool(mql and mql.on_persons),
-        sql_on_persons=bool(sql and sql.on_persons),
-    )
-
-
 @dataclass(frozen=True)
 class Definition:
     """Where a stage's dates come from in a computation, as a page says it."""
 
     stage: str
-    name: str  # the criteria's name
+    criteria: Criteria
+    name: str  # the version's name, else the criteria's
     since: dt.datetime | None  # the version's approval; None for criteria chosen by hand
 
 
 def definitions(as_of: dt.datetime, chosen: Chosen | None = None) -> list[Definition]:
-    """The stages whose dates come from criteria at as_of (what stage_dates applies)."""
+    """The stages whose dates come from criteria at as_of: the criteria chosen by hand for
+    a stage (None: its sources' dates), else in rules mode the version in effect then."""
     chosen = chosen or {}
     modes = dict(QualificationSetting.objects.values_list("stage", "mode"))
     found = []
@@ -76,12 +58,30 @@ def definitions(as_of: dt.datetime, chosen: Chosen | None = None) -> list[Defini
         if stage in chosen:
             criteria = chosen[stage]
             if criteria is not None:
-                found.append(Definition(stage, criteria.name, None))
+                found.append(Definition(stage, criteria, criteria.name, None))
         elif modes.get(stage) == QualificationMode.RULES:
             version = version_in_effect(stage, as_of)
             if version is not None:
-                found.append(Definition(stage, version.name, version.effective_at))
+                criteria = parse_criteria(version.definition)
+                found.append(Definition(stage, criteria, version.name, version.effective_at))
     return found
+
+
+def stage_dates(
+    as_of: dt.datetime,
+    chosen: Chosen | None = None,
+    applied: list[Definition] | None = None,
+) -> StageDates:
+    """The dates `definitions(as_of, chosen)` say (or `applied`, already read)."""
+    applied = applied if applied is not None else definitions(as_of, chosen)
+    sets = {d.stage: ready_set(d.criteria) for d in applied}
+    mql, sql = sets.get("mql"), sets.get("sql")
+    return StageDates(
+        mql_set=mql.pk if mql else None,
+        sql_set=sql.pk if sql else None,
+        mql_on_persons=bool(mql and mql.on_persons),
+        sql_on_persons=bool(sql and sql.on_persons),
+    )
 
 
 def criteria_of_version(stage: str, version_id: str) -> Criteria:
