@@ -40,13 +40,13 @@ FUNNEL_STAGES = tuple(
 TREND_COLOURS = {key: _colour(key) for key in TREND_KPIS}
 
 
-def _plain(figure: go.Figure) -> dict[str, Any]:
+def plain_figure(figure: go.Figure) -> dict[str, Any]:
     """Plain JSON types, ready for json_script and Plotly.newPlot."""
     result: dict[str, Any] = json.loads(figure.to_json())
     return result
 
 
-def _layout(height: int) -> dict[str, Any]:
+def base_layout(height: int) -> dict[str, Any]:
     return {
         "template": "none",
         "height": height,
@@ -77,9 +77,9 @@ def funnel_figure(kpis: dict[str, Any], params: Mapping[str, str] | None) -> dic
             customdata=[records_url(key, params) for key, _colour in FUNNEL_STAGES],
         )
     )
-    figure.update_layout(**_layout(300))
+    figure.update_layout(**base_layout(300))
     figure.update_layout(margin={"l": 110, "r": 16, "t": 8, "b": 8})
-    return _plain(figure)
+    return plain_figure(figure)
 
 
 def short_period_names(names: list[str]) -> list[str]:
@@ -157,7 +157,7 @@ def _trend_figure(
     names = [point["period"].name for point in trend]
     ticks = short_period_names(names)
     traces = []
-    layout = {**_layout(height), "margin": {"l": 56, "r": 12, "t": 28, "b": 44}}
+    layout = {**base_layout(height), "margin": {"l": 56, "r": 12, "t": 28, "b": 44}}
     annotations = []
     for index, ((x_domain, y_domain), key) in enumerate(
         zip(_grid(rows, cols), TREND_KPIS, strict=True)
@@ -203,7 +203,7 @@ def _trend_figure(
             }
         )
     layout["annotations"] = annotations
-    return _plain(go.Figure(data=traces, layout=layout))
+    return plain_figure(go.Figure(data=traces, layout=layout))
 
 
 def trend_figures(trend: list[dict[str, Any]], selected: str) -> dict[str, Any] | None:

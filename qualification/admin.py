@@ -97,10 +97,11 @@ class CriteriaForm(forms.ModelForm):
                 self.fields[f"c{row}_{key}"].initial = value
 
     def condition_rows(self) -> list[list[Any]]:
-        """The rows' bound fields in order, for the template."""
-        keys = ("group", "kind", "field", "op", "values", "score", "types", "at_least", "days",
-                "contains")  # fmt: skip
-        return [[self[f"c{row}_{key}"] for key in keys] for row in range(CONDITION_ROWS)]
+        """The rows' bound fields in the order _row_fields made them, for the template."""
+        return [
+            [self[name] for name in self.fields if name.startswith(f"c{row}_")]
+            for row in range(CONDITION_ROWS)
+        ]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -4,7 +4,6 @@ versions compare line by line (what a draft changes against the version in effec
 from __future__ import annotations
 
 import difflib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import plotly.graph_objects as go
 from django.utils.translation import gettext as _
 
+from dashboard.charts import base_layout, plain_figure
 from funnel.choices import ActivityType
 from funnel.metrics.catalogue import Unit
 from funnel.metrics.formatting import format_figure
@@ -154,13 +154,13 @@ def backtest_figure(rows: list[Any], current_name: str, draft_name: str) -> dict
             line={"color": colour, "width": 3},
         )
     figure.update_layout(
-        template="none",
-        height=320,
+        # room on the right for the rate's axis, and a legend for the two definitions
+        **{
+            **base_layout(320),
+            "margin": {"l": 56, "r": 56, "t": 16, "b": 40},
+            "showlegend": True,
+        },
         barmode="group",
-        margin={"l": 48, "r": 48, "t": 16, "b": 40},
-        font={"family": '"Noto Sans JP", "Hiragino Sans", system-ui, sans-serif', "size": 12},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
         legend={"orientation": "h", "y": -0.18},
         yaxis={"title": {"text": _("MQLs")}, "rangemode": "tozero"},
         yaxis2={
@@ -171,5 +171,4 @@ def backtest_figure(rows: list[Any], current_name: str, draft_name: str) -> dict
             "rangemode": "tozero",
         },
     )
-    result: dict[str, Any] = json.loads(figure.to_json())
-    return result
+    return plain_figure(figure)
