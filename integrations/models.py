@@ -35,6 +35,16 @@ class Connection(models.Model):
     credentials = models.TextField(_("credentials (encrypted)"), blank=True, editable=False)
     sync_every_minutes = models.PositiveIntegerField(_("sync every (minutes)"), default=60)
     enabled = models.BooleanField(_("enabled"), default=True)
+    options = models.JSONField(
+        _("options"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "Lookup tables and settings that differ from the defaults of docs/connectors.md "
+            '(section 7 and each vendor\'s section), e.g. {"lead_source": {"Web": '
+            '"organic_search"}, "status_values": {"mql": "MQL"}}. Empty: the defaults.'
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -136,3 +136,22 @@ class VendorStore:
                 ).values_list("from_id", flat=True)
             )
         return found
+
+    # --- work left for later in the run (survives a run that dies) ----------------------
+
+    def mark(self, kind: str, ids: Iterable[str]) -> None:
+        """Canonical records of `kind` to derive again: committed with the vendor records
+        that changed them, consumed by `done`; a run that dies leaves them for the next."""
+        marks: dict[str, dict[str, Any]] = {key: {} for key in ids if key}
+        if marks:
+            self.put(f"pending:{kind}", marks)
+
+    def marked(self, kind: str, limit: int) -> list[str]:
+        return list(
+            VendorObject.objects.filter(connection=self.connection, object=f"pending:{kind}")
+            .order_by("external_id")
+            .values_list("external_id", flat=True)[:limit]
+        )
+
+    def done(self, kind: str, ids: Collection[str]) -> None:
+        self.delete(f"pending:{kind}", ids)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,6 +18,9 @@ from funnel.records import IngestResult
 from integrations.models import Connection, SyncRun, Vendor
 from integrations.services import heartbeat, stale_after, sweep_dead_runs, this_worker
 from integrations.transport import SyncError
+
+T = TypeVar("T")
+V = TypeVar("V")
 
 
 @dataclass
@@ -56,6 +59,23 @@ class SyncProgress:
             )
 
 
+def mapped_records(
+    records: Sequence[V], to_record: Callable[[V], T], counts: ObjectCounts, progress: SyncProgress
+) -> list[T]:
+    """The canonical records of vendor records; one that cannot be mapped is counted
+    rejected and named in the run's errors, the rest go on."""
+    from integrations.values import RejectedRecord
+
+    mapped = []
+    for record in records:
+        try:
+            mapped.append(to_record(record))
+        except RejectedRecord as exc:
+            counts.rejected += 1
+            progress.errors.append(str(exc))
+    return mapped
+
+
 VendorSync = Callable[[Connection, bool, SyncProgress], int]  # returns requests made
 
 
@@ -64,7 +84,15 @@ def _vendor_sync(vendor: str) -> VendorSync:
         from integrations.hubspot.sync import sync_hubspot
 
         return sync_hubspot
-    raise SyncError(f"syncing {vendor} is not available yet (HubSpot is)")
+    if vendor == Vendor.SALESFORCE:
+        from integrations.salesforce.sync import sync_salesforce
+
+        return sync_salesforce
+    if vendor == Vendor.MARKETO:
+        from integrations.marketo.sync import sync_marketo
+
+        return sync_marketo
+    raise SyncError(f"syncing {vendor} is not available yet")
 
 
 def _claim(connection: Connection) -> SyncRun:
@@ -160,4 +188,19 @@ def test_connection(connection: Connection) -> str:
 
         account = HubSpotClient(connection).account()
         return f"ok: HubSpot portal {account.get('portalId', '?')}"
-    raise SyncError(f"testing {connection.vendor} is not available yet (HubSpot is)")
+    if connection.vendor == Vendor.SALESFORCE:
+        from integrations.options import options_of
+        from integrations.salesforce.client import SalesforceClient
+
+        limits = SalesforceClient(connection, options_of(connection.options)["api_share"]).limits()
+        daily = limits.get("DailyApiRequests") or {}
+        return (
+            f"ok: Salesforce org, {daily.get('Remaining', '?')} of {daily.get('Max', '?')} "
+            "API requests left today"
+        )
+    if connection.vendor == Vendor.MARKETO:
+        from integrations.marketo.client import MarketoClient
+
+        fields = MarketoClient(connection).describe()
+        return f"ok: Marketo instance, {len(fields)} lead fields"
+    raise SyncError(f"testing {connection.vendor} is not available yet")

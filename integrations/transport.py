@@ -72,6 +72,8 @@ class Vendor:
     """How a vendor's answers map to outcomes; subclasses override `classify`."""
 
     name = "vendor"
+    tries = TRIES  # in all, the first included
+    max_wait = MAX_WAIT  # the longest backoff between two tries (seconds)
 
     def classify(self, answer: Answer) -> None:
         """Raise Transient, TokenExpired or a SyncError for an answer that is not a success;
@@ -166,14 +168,16 @@ class Transport:
         body: Any = None,
         headers: Mapping[str, str] | None = None,
         limiters: list[RateLimiter] | None = None,
+        form: Mapping[str, Any] | None = None,
     ) -> Answer:
-        """One request, retried while transient; a refused token is refreshed once."""
+        """One request, retried while transient; a refused token is refreshed once. `body`
+        goes as JSON, `form` as a url-encoded form."""
         refused: str | None = None
         sent: list[str] = []  # the token of each attempt
         while True:
             try:
                 return self._with_retries(
-                    method, path, params, body, headers, limiters, refused, sent
+                    method, path, params, (body, form), headers, limiters, refused, sent
                 )
             except TokenExpired:
                 if refused is not None or self.token is None:
@@ -188,7 +192,7 @@ class Transport:
         method: str,
         path: str,
         params: Mapping[str, Any] | None,
-        body: Any,
+        body: tuple[Any, Mapping[str, Any] | None],
         headers: Mapping[str, str] | None,
         limiters: list[RateLimiter] | None,
         refused: str | None,
@@ -206,8 +210,8 @@ class Transport:
             return answer
 
         retrying = Retrying(
-            stop=stop_after_attempt(TRIES),
-            wait=_wait,
+            stop=stop_after_attempt(self.vendor.tries),
+            wait=lambda state: _wait(state, self.vendor.max_wait),
             retry=retry_if_exception_type(Transient),
             sleep=self.sleep,
             reraise=True,
@@ -215,21 +219,28 @@ class Transport:
         try:
             return retrying(attempt)
         except Transient as exc:
-            raise SyncError(f"{exc} (after {TRIES} tries)") from None
+            raise SyncError(f"{exc} (after {self.vendor.tries} tries)") from None
 
     def _send(
         self,
         method: str,
         path: str,
         params: Mapping[str, Any] | None,
-        body: Any,
+        body: tuple[Any, Mapping[str, Any] | None],
         headers: Mapping[str, str],
     ) -> Answer:
         url = path if path.startswith(("http://", "https://")) else self.base_url + path
+        json_body, form = body
         self.count_request()
         try:
             response = self.session.request(
-                method, url, params=params, json=body, headers=headers, timeout=TIMEOUT
+                method,
+                url,
+                params=params,
+                json=json_body,
+                data=form,
+                headers=headers,
+                timeout=TIMEOUT,
             )
             content = response.content  # read whole; a cut connection raises here
         except (requests.ConnectionError, requests.Timeout) as exc:
@@ -254,13 +265,13 @@ class Transport:
         return Answer(response.status_code, response.headers, data)
 
 
-def _wait(state: RetryCallState) -> float:
+def _wait(state: RetryCallState, max_wait: float = MAX_WAIT) -> float:
     """The vendor's wait when it said one, else exponential backoff with full jitter."""
     outcome = state.outcome
     error = outcome.exception() if outcome is not None else None
     if isinstance(error, Transient) and error.wait is not None:
         return min(error.wait, 120.0)
-    ceiling = min(MAX_WAIT, FIRST_WAIT * 2 ** (state.attempt_number - 1))
+    ceiling = min(max_wait, FIRST_WAIT * 2 ** (state.attempt_number - 1))
     return random.uniform(ceiling / 2, ceiling)
 
 

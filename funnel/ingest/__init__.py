@@ -7,7 +7,7 @@ records again change nothing) and reports created / updated / unchanged counts.
 from funnel.ingest.deals import ingest_activities, ingest_opportunities
 from funnel.ingest.lookups import get_or_create_source
 from funnel.ingest.persons import ingest_persons, refresh_persons
-from funnel.ingest.plans import ingest_costs, ingest_targets
+from funnel.ingest.plans import ingest_costs, ingest_targets, replace_costs
 
 __all__ = [
     "get_or_create_source",
@@ -17,4 +17,5 @@ __all__ = [
     "ingest_persons",
     "ingest_targets",
     "refresh_persons",
+    "replace_costs",
 ]

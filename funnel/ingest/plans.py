@@ -48,6 +48,24 @@ def ingest_costs(source: Source, records: Sequence[CostRecord]) -> IngestResult:
     return result
 
 
+def replace_costs(source: Source, records: Sequence[CostRecord]) -> tuple[IngestResult, int]:
+    """Make `records` the source's whole cost feed: upsert them and delete its other cost
+    rows (a campaign whose date or channel changed, or that left). Returns the ingest's
+    counts and how many rows were deleted."""
+    result = ingest_costs(source, records)
+    keep = {(r.date, r.channel, r.campaign) for r in records}
+    stale = [
+        pk
+        for pk, day, channel, campaign in CostEntry.objects.filter(source=source).values_list(
+            "pk", "date", "channel__key", "campaign"
+        )
+        if (day, channel, campaign) not in keep
+    ]
+    for chunk in chunks(stale):
+        CostEntry.objects.filter(pk__in=chunk).delete()
+    return result, len(stale)
+
+
 def ingest_targets(source: Source, records: Sequence[TargetRecord]) -> IngestResult:
     """Identity is (period, kpi), whatever source sent it."""
     result = IngestResult()

@@ -8,7 +8,6 @@ is refused where it arrives, naming the object, id and field.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -16,8 +15,10 @@ from typing import Any
 
 from django.conf import settings
 
-from funnel.periods import company_tz
 from funnel.records import OpportunityRecord, PersonRecord
+from integrations.values import RejectedRecord, display_name, instant, size_band
+
+__all__ = ["RejectedRecord", "display_name", "instant", "size_band"]  # re-exported
 
 # Sources whose hs_analytics_source_data_1 names the campaign (connectors.md section 3).
 CAMPAIGN_SOURCES = frozenset({"PAID_SEARCH", "EMAIL_MARKETING", "OTHER_CAMPAIGNS", "PAID_SOCIAL"})
@@ -53,13 +54,6 @@ DEAL_PROPERTIES = (
     "hs_lastmodifieddate",
     "hs_merged_object_ids",
 )
-_EPOCH_MS = re.compile(r"^\d{10,14}$")
-_CJK_START = 0x2E80  # a name with a character from here on reads family name first
-
-
-class RejectedRecord(ValueError):
-    """One vendor record that cannot become a canonical one: the message names the object,
-    its id and the field. The record is counted `rejected`; the rest of the page goes on."""
 
 
 @dataclass(frozen=True)
@@ -125,39 +119,6 @@ def stages_of(pipelines: Any) -> dict[str, Stage]:
                 probability=str(metadata.get("probability", "")),
             )
     return stages
-
-
-def instant(raw: str) -> dt.datetime:
-    """A HubSpot date or time: ISO 8601 with `Z`/offset and optional milliseconds, epoch
-    milliseconds, or a date alone (00:00 company time)."""
-    if _EPOCH_MS.match(raw):
-        return dt.datetime.fromtimestamp(int(raw) / 1000, tz=dt.UTC)
-    if len(raw) == 10:
-        day = dt.date.fromisoformat(raw)
-        return dt.datetime.combine(day, dt.time(), tzinfo=company_tz())
-    moment = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=company_tz())
-    return moment
-
-
-def display_name(first: str, last: str) -> str:
-    """`first last`; `last first` when either has a character >= U+2E80 (Japanese)."""
-    first, last = first.strip(), last.strip()
-    japanese = any(ord(ch) >= _CJK_START for ch in first + last)
-    parts = (last, first) if japanese else (first, last)
-    return " ".join(part for part in parts if part)
-
-
-def size_band(employees: str) -> str:
-    """Under 50: 1-49; under 300: 50-299; else 300+; no number, no band (section 2)."""
-    try:
-        count = int(Decimal(employees.replace(",", "")))
-    except (InvalidOperation, ValueError):
-        return ""
-    if count < 1:
-        return ""
-    return "1-49" if count < 50 else "50-299" if count < 300 else "300+"
 
 
 def channel_of(source: str) -> str:

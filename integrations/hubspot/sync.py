@@ -19,8 +19,7 @@ read again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from typing import TypeVar
+from collections.abc import Collection, Iterable, Iterator, Sequence
 
 from django.db import transaction
 
@@ -42,15 +41,13 @@ from integrations.hubspot.mapping import (
     CONTACT_PROPERTIES,
     DEAL_PROPERTIES,
     HubSpotObject,
-    RejectedRecord,
     opportunity_from_deal,
     person_from_contact,
 )
 from integrations.models import Connection, Vendor
-from integrations.sync import ObjectCounts, SyncProgress
+from integrations.sync import SyncProgress, mapped_records
 from integrations.transport import SyncError, prefetched
 
-T = TypeVar("T")
 KINDS = ("company", "contact", "deal")  # in the order they depend on each other
 PROPERTIES = {"company": COMPANY_PROPERTIES, "contact": CONTACT_PROPERTIES, "deal": DEAL_PROPERTIES}
 LOOKBACK_MS = 5 * 60 * 1000
@@ -212,7 +209,7 @@ class HubSpotSync:
 
     def _ingest_persons(self, contacts: list[HubSpotObject]) -> None:
         companies = self._companies(contact.text("associatedcompanyid") for contact in contacts)
-        records = _mapped(
+        records = mapped_records(
             contacts,
             lambda contact: person_from_contact(contact, companies, self.owners),
             self.persons,
@@ -235,7 +232,7 @@ class HubSpotSync:
             company = companies.get(primary.get(deal.id, ""))
             return opportunity_from_deal(deal, self.stages, contact_ids, company)
 
-        records = _mapped(deals, to_record, self.opportunities, self.progress)
+        records = mapped_records(deals, to_record, self.opportunities, self.progress)
         self.opportunities.add(ingest.ingest_opportunities(self.source, records))
 
     def _companies(self, ids: Iterable[str]) -> dict[str, HubSpotObject]:
@@ -257,21 +254,3 @@ def _grouped(pages: Iterable[list[HubSpotObject]]) -> Iterator[list[HubSpotObjec
             group = {}
     if group:
         yield list(group.values())
-
-
-def _mapped(
-    objects: list[HubSpotObject],
-    to_record: Callable[[HubSpotObject], T],
-    counts: ObjectCounts,
-    progress: SyncProgress,
-) -> list[T]:
-    """The canonical records of a page; one that cannot be mapped is counted rejected and
-    named in the run's errors, the rest go on."""
-    records = []
-    for item in objects:
-        try:
-            records.append(to_record(item))
-        except RejectedRecord as exc:
-            counts.rejected += 1
-            progress.errors.append(str(exc))
-    return records
