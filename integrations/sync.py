@@ -92,6 +92,10 @@ def _vendor_sync(vendor: str) -> VendorSync:
         from integrations.marketo.sync import sync_marketo
 
         return sync_marketo
+    if vendor == Vendor.PARDOT:
+        from integrations.pardot.sync import sync_pardot
+
+        return sync_pardot
     raise SyncError(f"syncing {vendor} is not available yet")
 
 
@@ -203,4 +207,8 @@ def test_connection(connection: Connection) -> str:
 
         fields = MarketoClient(connection).describe()
         return f"ok: Marketo instance, {len(fields)} lead fields"
+    if connection.vendor == Vendor.PARDOT:
+        from integrations.pardot.sync import test_pardot
+
+        return test_pardot(connection)
     raise SyncError(f"testing {connection.vendor} is not available yet")
