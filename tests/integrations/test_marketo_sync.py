@@ -91,8 +91,8 @@ def _seed(mk: MarketoContractServer) -> dict[str, str]:
 
 
 PERSONS = {
-    TARO: f"{TARO},taro@example.jp,山田 太郎,サンプル,2026-04-02T01:00:00Z,paid_search,春のウェビナー,"
-    "2026-04-05T00:00:00Z,2026-04-08T00:00:00Z,,,40,製造,50-299,",
+    TARO: f"{TARO},taro@example.jp,山田 太郎,サンプル,2026-04-02T01:00:00Z,paid_search,"
+    "春のウェビナー,2026-04-05T00:00:00Z,2026-04-08T00:00:00Z,,,40,製造,50-299,",
     JANE: f"{JANE},Jane@Example.com,Doe Jane,Acme,2026-04-03T01:00:00Z,newsletter,展示会2026,"
     "2026-04-06T00:00:00Z,,2026-04-10T00:00:00Z,,,IT,300+,",
     KEN: f"{KEN},ken@example.jp,鈴木,,2026-04-20T01:00:00Z,,,,,,,,,,",
@@ -191,8 +191,8 @@ def test_deleted_and_merged_leads_leave(mk: MarketoContractServer, tmp_path: Pat
 def _merged_taro(mk: MarketoContractServer) -> str:
     lead = mk.leads[TARO]
     return (
-        f"{TARO},taro@example.jp,山田 太郎,サンプル,2026-04-02T01:00:00Z,paid_search,春のウェビナー,"
-        f"2026-04-05T00:00:00Z,2026-04-08T00:00:00Z,2026-04-10T00:00:00Z,,{lead['leadScore']},"
+        f"{TARO},taro@example.jp,山田 太郎,サンプル,2026-04-02T01:00:00Z,paid_search,"
+        f"春のウェビナー,2026-04-05T00:00:00Z,2026-04-08T00:00:00Z,2026-04-10T00:00:00Z,,{lead['leadScore']},"
         "製造,50-299,"
     )
 

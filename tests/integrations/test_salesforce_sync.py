@@ -110,8 +110,9 @@ def _seed(sf: SalesforceContractServer) -> None:
     )  # fmt: skip
     sf.delete("Lead", L4)
     sf.put(
-        "Contact", CT1, FirstName="太郎", LastName="山田", Name="山田 太郎", Email="taro@example.jp",
-        AccountId=A1, CreatedDate="2026-04-09T00:00:00Z", LeadSource="Paid Search", OwnerId=U1,
+        "Contact", CT1, FirstName="太郎", LastName="山田", Name="山田 太郎",
+        Email="taro@example.jp", AccountId=A1, CreatedDate="2026-04-09T00:00:00Z",
+        LeadSource="Paid Search", OwnerId=U1,
     )  # fmt: skip
     sf.put(
         "Contact", CT2, FirstName="花子", LastName="伊藤", Name="伊藤 花子",
