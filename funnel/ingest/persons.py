@@ -479,7 +479,7 @@ def refresh_persons(person_ids: Iterable[int]) -> None:
         rows: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for row in (
             SourcePerson.objects.filter(person_id__in=chunk)
-            .order_by("person_id", "created_at", "pk")
+            .order_by("person_id", "created_at", "source__name", "external_id")
             .values("person_id", "company", *RECORD_FIELDS)
         ):
             rows[row["person_id"]].append(row)
@@ -525,7 +525,9 @@ def _first(records: list[dict[str, Any]], field: str) -> Any:
 def _derived_person(
     pid: int, records: list[dict[str, Any]], firsts: dict[tuple[int, str], Any]
 ) -> Person:
-    """`records` are ordered by creation: the first one with a channel is the first touch."""
+    """`records` are ordered by creation (records created at the same instant by source
+    name, then external id, so the order sources sync in changes nothing): the first one
+    with a channel is the first touch."""
     touch = next((r for r in records if r["channel_id"] is not None), records[0])
     disqualified = [r for r in records if r["disqualified_at"] is not None]
     first_dq = min(disqualified, key=lambda r: r["disqualified_at"]) if disqualified else None

@@ -127,7 +127,7 @@ def _touches(person_ids: Iterable[int]) -> dict[int, list[Touch]]:
     for chunk in chunks(sorted(set(person_ids)), 5000):
         for person_id, at, channel in (
             SourcePerson.objects.filter(person_id__in=chunk, channel__isnull=False)
-            .order_by("person_id", "created_at", "pk")
+            .order_by("person_id", "created_at", "source__name", "external_id")
             .values_list("person_id", "created_at", "channel__key")
         ):
             found[person_id].append(Touch(at, channel))

@@ -45,14 +45,22 @@ def table(header: str, rows: list[str]) -> str:
 
 def as_csv(tmp_path: Path, source: str, **files: str) -> dict[str, Any]:
     """The KPIs of importing `files` (kind -> CSV text) as `source` on an empty funnel."""
+    return as_csv_sources(tmp_path, {source: files})
+
+
+def as_csv_sources(tmp_path: Path, sources: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """The KPIs of importing each source's files (kind -> CSV text), on an empty funnel."""
     with transaction.atomic():
         for model in (Activity, Opportunity, StageEntry, SourcePerson, Person, CostEntry):
             model.objects.all().delete()
-    paths = []
-    for kind, text in files.items():
-        path = tmp_path / f"{kind}.csv"
-        path.write_text(text)
-        paths.append(path)
-    report = import_csv_files(source, paths)
-    assert report.ok, [f.errors for f in report.files]
+    for source, files in sources.items():
+        directory = tmp_path / f"csv-{source}"
+        directory.mkdir(exist_ok=True)
+        paths = []
+        for kind, text in files.items():
+            path = directory / f"{kind}.csv"
+            path.write_text(text)
+            paths.append(path)
+        report = import_csv_files(source, paths)
+        assert report.ok, [f.errors for f in report.files]
     return kpis()
