@@ -5,12 +5,27 @@ them commit together."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
+from django.db import transaction
+
 from funnel.ingest.batches import chunks
+from funnel.ingest.bulk import insert_rows, relax_commit_durability
 from integrations.models import Connection, SyncCursor, VendorLink, VendorObject
+
+
+@contextmanager
+def page() -> Iterator[None]:
+    """One page's transaction: its records and the cursor that covers them, all or nothing.
+    COMMIT does not wait for the WAL flush: a database crash in the next instant undoes the
+    page and its cursor together, and the next run reads it again."""
+    with transaction.atomic():
+        relax_commit_durability()
+        yield
 
 
 def cursor(connection: Connection, vendor_object: str) -> str | None:
@@ -31,21 +46,24 @@ class VendorStore:
         self.connection = connection
 
     def put(self, vendor_object: str, records: Mapping[str, Mapping[str, Any]]) -> None:
-        """Store (or replace) these records' properties, by external id."""
-        VendorObject.objects.bulk_create(
-            [
-                VendorObject(
-                    connection=self.connection,
-                    object=vendor_object,
-                    external_id=external_id,
-                    properties=dict(properties),
-                )
-                for external_id, properties in records.items()
-            ],
-            update_conflicts=True,
-            unique_fields=["connection", "object", "external_id"],
-            update_fields=["properties"],
+        """Store (or replace) these records' properties, by external id: the old rows go
+        and the new ones are copied in (a sync writes thousands a page; the ORM's upsert
+        builds a model instance for each)."""
+        self._drop(vendor_object, records)
+        insert_rows(
+            VendorObject,
+            ("connection_id", "object", "external_id", "properties"),
+            (
+                (self.connection.pk, vendor_object, key, json.dumps(props, ensure_ascii=False))
+                for key, props in records.items()
+            ),
         )
+
+    def _drop(self, vendor_object: str, ids: Iterable[str]) -> None:
+        for chunk in chunks(sorted(ids)):
+            VendorObject.objects.filter(
+                connection=self.connection, object=vendor_object, external_id__in=chunk
+            ).delete()
 
     def get(self, vendor_object: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
@@ -67,10 +85,8 @@ class VendorStore:
         """Forget these records and their own associations. Associations to them stay as
         the other end holds them (a contact's company id is its own property): the records
         pointing here are mapped again by the caller, deals with their links read again."""
+        self._drop(vendor_object, ids)
         for chunk in chunks(sorted(ids)):
-            VendorObject.objects.filter(
-                connection=self.connection, object=vendor_object, external_id__in=chunk
-            ).delete()
             VendorLink.objects.filter(
                 connection=self.connection, from_object=vendor_object, from_id__in=chunk
             ).delete()
@@ -89,18 +105,15 @@ class VendorStore:
                 to_object=to_object,
                 from_id__in=chunk,
             ).delete()
-        VendorLink.objects.bulk_create(
-            VendorLink(
-                connection=self.connection,
-                from_object=from_object,
-                from_id=from_id,
-                to_object=to_object,
-                to_id=to_id,
-                label=label[:100],
-            )
-            for from_id, targets in links.items()
-            for to_id, label in targets
-            if to_id
+        insert_rows(
+            VendorLink,
+            ("connection_id", "from_object", "from_id", "to_object", "to_id", "label"),
+            (
+                (self.connection.pk, from_object, from_id, to_object, to_id, label[:100])
+                for from_id, targets in links.items()
+                for to_id, label in targets
+                if to_id
+            ),
         )
 
     def links(

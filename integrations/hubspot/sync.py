@@ -21,8 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
 
-from django.db import transaction
-
 from funnel import ingest
 from funnel.ingest.removal import remove_opportunities, remove_persons
 from funnel.models import Opportunity, SourcePerson
@@ -98,11 +96,11 @@ class HubSpotSync:
         live: set[str] = set()
         for page in _grouped(prefetched(self.client.pages(kind, PROPERTIES[kind]))):
             live.update(item.id for item in page)
-            with transaction.atomic():
+            with store.page():
                 self._apply(kind, page)
             self.progress.publish()
         self.to_list.discard(kind)
-        with transaction.atomic():
+        with store.page():
             self._remove(kind, self._held(kind) - live)
             store.save_cursor(self.connection, kind, str(newest or 0))
         self.progress.publish()
@@ -111,7 +109,7 @@ class HubSpotSync:
         changed = self.client.changed(kind, PROPERTIES[kind], cursor - LOOKBACK_MS)
         for page in _grouped(prefetched(changed)):
             cursor = max(cursor, *(stamp_ms(item, MODIFIED[kind]) for item in page))
-            with transaction.atomic():
+            with store.page():
                 self._apply(kind, page)
                 store.save_cursor(self.connection, kind, str(cursor))
             self.progress.publish()
@@ -122,7 +120,7 @@ class HubSpotSync:
         for page in self.client.pages(kind, ("hs_object_id",), archived=True):
             gone = held & {item.id for item in page}
             if gone:
-                with transaction.atomic():
+                with store.page():
                     self._remove(kind, gone)
                 held -= gone
                 self.progress.publish()

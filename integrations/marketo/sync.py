@@ -23,7 +23,6 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
 from email.utils import parsedate_to_datetime
 
-from django.db import transaction
 from django.utils import timezone
 
 from funnel import ingest
@@ -91,18 +90,18 @@ class MarketoSync:
             )
             self.store.mark("lead", list(held))
         for group in _grouped(prefetched(self.client.activities(token, STREAMED))):
-            with transaction.atomic():
+            with store.page():
                 self._apply(group)
             self.progress.publish()
         for page, _next in self.client.deleted_leads(token):
             gone = {activity.lead_id for activity in page}
             if gone:
-                with transaction.atomic():
+                with store.page():
                     self._remove_leads(gone)
                 self.progress.publish()
         while marked := self.store.marked("lead", LEADS_PER_CALL):
             found = self.client.leads(marked, LEAD_FIELDS)
-            with transaction.atomic():
+            with store.page():
                 self._derive(marked, found)
                 self.store.done("lead", marked)
             self.progress.publish()

@@ -167,7 +167,9 @@ class SalesforceClient:
         self.api_share = api_share
         self.budget: int | None = None  # API calls this run may make (known after one call)
         self.api_calls = 0
-        self.dropped: set[str] = set()  # optional fields this org does not have
+        # Optional fields this org does not have, as "Object.Field" (the sync keeps them
+        # between runs, so a run does not ask for them again).
+        self.absent: set[str] = set()
 
     @property
     def requests_made(self) -> int:
@@ -244,7 +246,7 @@ class SalesforceClient:
         """queryAll (deleted and merged-away rows included), page by page; optional fields
         this org lacks are left out of the query and read as empty."""
         while True:
-            wanted = [*fields, *(f for f in optional if f not in self.dropped)]
+            wanted = [*fields, *(f for f in optional if f"{sobject}.{f}" not in self.absent)]
             # Our own field names; `where` holds only our stamps and checked ids (soql_ids).
             soql = f"SELECT {', '.join(wanted)} FROM {sobject}"  # noqa: S608
             if where:
@@ -254,9 +256,10 @@ class SalesforceClient:
             try:
                 answer = self._call("/queryAll", {"q": soql})
             except InvalidField as exc:
-                if exc.field not in optional or exc.field in self.dropped:
+                name = f"{sobject}.{exc.field}"
+                if exc.field not in optional or name in self.absent:
                     raise
-                self.dropped.add(exc.field)
+                self.absent.add(name)
                 continue
             break
         while True:

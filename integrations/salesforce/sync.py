@@ -25,7 +25,6 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 
-from django.db import transaction
 from django.utils import timezone
 
 from funnel import ingest
@@ -92,6 +91,7 @@ RECYCLE_BIN = dt.timedelta(days=14)  # Salesforce keeps deleted rows 15 days
 HISTORY_IDS = 200  # lead ids per history query
 DERIVE_CHUNK = 1000
 CHECKED = "checked"  # cursor: when the last complete read ended
+ABSENT = "absent_fields"  # cursor: optional fields the org does not have
 EVERYTHING = "everything"  # mark: derive every record (after a full read)
 
 
@@ -134,15 +134,20 @@ class SalesforceSync:
         checked = store.cursor(self.connection, CHECKED)
         idle = checked is None or timezone.now() - instant(checked) > RECYCLE_BIN
         if full or idle:
-            with transaction.atomic():  # a full read that dies is redone in full
+            with store.page():  # a full read that dies is redone in full
                 for sobject in OBJECTS:
                     store.save_cursor(self.connection, sobject, "")
                 self.store.mark(EVERYTHING, [EVERYTHING])
         self.everything = bool(self.store.marked(EVERYTHING, 1))
+        absent = store.cursor(self.connection, ABSENT)
+        if absent and not (full or idle):  # a full read asks for every field again
+            self.client.absent = set(absent.split(","))
         for sobject in OBJECTS:
             value = store.cursor(self.connection, sobject)
             self._read(sobject, instant(value) if value else None)
-        store.save_cursor(self.connection, CHECKED, timezone.now().isoformat())
+        with store.page():
+            store.save_cursor(self.connection, ABSENT, ",".join(sorted(self.client.absent)))
+            store.save_cursor(self.connection, CHECKED, timezone.now().isoformat())
         self._derive()
 
     # --- stage 1: reading ----------------------------------------------------------------
@@ -172,7 +177,7 @@ class SalesforceSync:
                     stamps = [_stamp(record, stamp_name) for record in page]
                     newest = max([*stamps, *([newest] if newest else [])])
                     live.update(record.id for record in page if not record.deleted)
-                    with transaction.atomic():
+                    with store.page():
                         self._apply(sobject, page, reread_history=cursor is not None)
                         if cursor is not None:
                             store.save_cursor(self.connection, sobject, newest.isoformat())
@@ -183,7 +188,7 @@ class SalesforceSync:
                 continue
             break
         if cursor is None:
-            with transaction.atomic():
+            with store.page():
                 gone = self.store.ids(sobject) - live
                 if sobject == "Lead" or sobject == "Contact":
                     gone |= self._held_persons(sobject) - live
@@ -216,15 +221,21 @@ class SalesforceSync:
             counts[sobject].fetched += len(page)
         elif sobject == "Campaign":
             self.costs.fetched += len(page)
-        gone = [record.id for record in page if record.deleted]
-        live = {record.id: record for record in page if not record.deleted}
         before = self._kept(sobject, [record.id for record in page])
+        gone = [record.id for record in page if record.deleted]
+        # Records read again unchanged (the lookback's) change nothing downstream.
+        live = {
+            record.id: record
+            for record in page
+            if not record.deleted
+            and (record.id not in before or before[record.id].fields != record.fields)
+        }
         self._forget(sobject, gone, before)
         self.store.put(sobject, {key: dict(record.fields) for key, record in live.items()})
         self._link(sobject, live.values())
-        self._mark(sobject, [*before.values(), *live.values()])
+        self._mark(sobject, [*(before[key] for key in live if key in before), *live.values()])
         if sobject == "Lead" and reread_history:
-            self._reread_history([record.id for record in page])
+            self._reread_history([*live, *gone])
 
     def _forget(
         self, sobject: str, ids: Collection[str], before: Mapping[str, SObject] | None = None
@@ -321,14 +332,14 @@ class SalesforceSync:
             persons |= self._held_persons("Lead") | self._held_persons("Contact")
             opportunities = self.store.ids("Opportunity") | self._held_opportunities()
             for chunk in _chunks(sorted(persons)):
-                with transaction.atomic():
+                with store.page():
                     self._derive_persons(chunk)
                 self.progress.publish()
             for chunk in _chunks(sorted(opportunities)):
-                with transaction.atomic():
+                with store.page():
                     self._derive_opportunities(chunk)
                 self.progress.publish()
-            with transaction.atomic():
+            with store.page():
                 self._derive_costs()
                 for kind in ("person", "opportunity", "costs", EVERYTHING):
                     self.store.done(kind, self.store.ids(f"pending:{kind}"))
@@ -338,12 +349,12 @@ class SalesforceSync:
             ("opportunity", self._derive_opportunities),
         ):
             while chunk := self.store.marked(kind, DERIVE_CHUNK):
-                with transaction.atomic():
+                with store.page():
                     derive(chunk)
                     self.store.done(kind, chunk)
                 self.progress.publish()
         if self.store.marked("costs", 1):
-            with transaction.atomic():
+            with store.page():
                 self._derive_costs()
                 self.store.done("costs", ["costs"])
 
