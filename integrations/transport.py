@@ -160,6 +160,39 @@ class Transport:
         with self.lock:
             self.requests_made += 1
 
+    def token_call(
+        self,
+        method: str,
+        url: str,
+        form: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """One call to the vendor's token endpoint (counted; a refused one is not retried):
+        its answer with an `access_token`, or the run fails saying why, never with a
+        secret (they travel in the form or the query, which no message repeats)."""
+        self.count_request()
+        try:
+            response = self.session.request(method, url, data=form, params=params, timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            raise SyncError(
+                f"{self.vendor.name}: the token endpoint could not be reached "
+                f"({type(exc).__name__})"
+            ) from None
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if response.status_code == 200 and isinstance(data, dict) and data.get("access_token"):
+            return data
+        detail = ""
+        if isinstance(data, dict):
+            said = data.get("error_description") or data.get("message") or ""
+            detail = " ".join(str(part)[:200] for part in (data.get("error"), said) if part)
+        raise AuthenticationFailed(
+            f"authentication failed: {self.vendor.name} answered HTTP {response.status_code}"
+            + (f": {detail}" if detail else "")
+        )
+
     def call(
         self,
         method: str,

@@ -115,16 +115,9 @@ class HubSpotClient:
             "client_secret": secrets.resolve(self.credentials["client_secret"]),
             "refresh_token": secrets.resolve(self.credentials["refresh_token"]),
         }
-        self.transport.count_request()
-        response = self.transport.session.post(
-            self.transport.base_url + "/oauth/v1/token", data=form, timeout=(10, 60)
+        data = self.transport.token_call(
+            "POST", self.transport.base_url + "/oauth/v1/token", form=form
         )
-        try:
-            data = response.json()
-        except ValueError:
-            data = {}
-        if response.status_code != 200 or "access_token" not in data:
-            raise AuthenticationFailed(f"authentication failed: {message_of(data)}")
         self.access_token = str(data["access_token"])
         self.expires_at = time.time() + float(data.get("expires_in", 1800))
 

@@ -25,13 +25,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-
 from integrations import secrets
 from integrations.models import Connection
 from integrations.transport import (
     Answer,
-    AuthenticationFailed,
     QuotaExhausted,
     RateLimiter,
     SyncError,
@@ -156,10 +153,10 @@ class MarketoClient:
         with self.transport.lock:
             expiring = time.time() > self.expires_at - 60
             if not self.access_token or expiring or refused == self.access_token:
-                self._authenticate(force=refused is not None)
+                self._authenticate()
             return self.access_token
 
-    def _authenticate(self, force: bool) -> None:
+    def _authenticate(self) -> None:
         """GET /identity/oauth/token (client credentials). A refused token is asked again
         once; Marketo may hand back the same one while it is valid on its clock, so a
         refusal of that one fails the run (transport: refused after a refresh)."""
@@ -168,27 +165,11 @@ class MarketoClient:
             "client_id": secrets.resolve(self.credentials["client_id"]),
             "client_secret": secrets.resolve(self.credentials["client_secret"]),
         }
-        self.transport.count_request()
-        try:
-            response = self.transport.session.get(
-                self.transport.base_url + "/identity/oauth/token", params=params, timeout=(10, 60)
-            )
-            data = response.json()
-        except ValueError:
-            data = {}
-        except requests.RequestException as exc:
-            raise SyncError(f"Marketo identity failed: {type(exc).__name__}") from None
-        if response.status_code != 200 or not isinstance(data, dict) or "access_token" not in data:
-            detail = (
-                data.get("error_description") or data.get("error") if isinstance(data, dict) else ""
-            )
-            raise AuthenticationFailed(
-                f"authentication failed: Marketo identity answered HTTP {response.status_code}"
-                f"{': ' + str(detail) if detail else ''}"
-            )
+        data = self.transport.token_call(
+            "GET", self.transport.base_url + "/identity/oauth/token", params=params
+        )
         self.access_token = str(data["access_token"])
         self.expires_at = time.time() + float(data.get("expires_in", 3600))
-        del force
 
     def _get(self, path: str, params: dict[str, Any]) -> Answer:
         query = urllib.parse.urlencode(params)

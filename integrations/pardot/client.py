@@ -28,14 +28,11 @@ from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-
 from integrations import secrets
 from integrations.models import Connection
-from integrations.salesforce.client import SObject, first_error
+from integrations.salesforce.client import SObject, salesforce_login
 from integrations.transport import (
     Answer,
-    AuthenticationFailed,
     QuotaExhausted,
     SyncError,
     TokenExpired,
@@ -48,7 +45,6 @@ from integrations.values import instant
 
 API = "/api/v5/objects"
 PAGE = 1000  # the largest `limit`
-OAUTH_ENDPOINT = "/services/oauth2/token"
 CONFIGURATION = {181, 182, 201, 49}  # header missing, bad header, business unit, user
 
 
@@ -157,27 +153,7 @@ class PardotClient:
     def _refresh(self) -> None:
         """Salesforce "OAuth 2.0 Refresh Token Flow" at the login URL (as the Salesforce
         connector does); only `access_token` is used: the API is at the base URL."""
-        form = {
-            "grant_type": "refresh_token",
-            "client_id": secrets.resolve(self.credentials["client_id"]),
-            "client_secret": secrets.resolve(self.credentials["client_secret"]),
-            "refresh_token": secrets.resolve(self.credentials["refresh_token"]),
-        }
-        self.transport.count_request()
-        try:
-            response = self.transport.session.post(
-                self.login_url + OAUTH_ENDPOINT, data=form, timeout=(10, 60)
-            )
-            data = response.json()
-        except ValueError:
-            data = {}
-        except requests.RequestException as exc:  # the run fails saying what, no secret
-            raise SyncError(f"Salesforce login failed: {type(exc).__name__}") from None
-        if response.status_code != 200 or not isinstance(data, dict) or "access_token" not in data:
-            code, message = first_error(data)
-            raise AuthenticationFailed(
-                f"authentication failed: Salesforce login: {code} {message[:300]}"
-            )
+        data = salesforce_login(self.transport, self.login_url, self.credentials)
         self.access_token = str(data["access_token"])
 
     # --- calls ---------------------------------------------------------------------------

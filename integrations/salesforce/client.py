@@ -27,8 +27,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-
 from integrations import secrets
 from integrations.models import Connection
 from integrations.transport import (
@@ -75,6 +73,21 @@ def soql_ids(ids: Sequence[str]) -> str:
 def soql_time(moment: dt.datetime) -> str:
     """A datetime literal of SOQL: UTC, unquoted (SOQL and SOSL Reference, date formats)."""
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def salesforce_login(
+    transport: Transport, login_url: str, credentials: Mapping[str, str]
+) -> dict[str, Any]:
+    """Salesforce's OAuth 2.0 refresh-token flow (POST {login}/services/oauth2/token): the
+    token answer, with `access_token` and `instance_url`; `invalid_grant` (a revoked
+    refresh token) fails the run. Account Engagement logs in the same way."""
+    form = {
+        "grant_type": "refresh_token",
+        "client_id": secrets.resolve(credentials["client_id"]),
+        "client_secret": secrets.resolve(credentials["client_secret"]),
+        "refresh_token": secrets.resolve(credentials["refresh_token"]),
+    }
+    return transport.token_call("POST", login_url + "/services/oauth2/token", form=form)
 
 
 def first_error(data: Any) -> tuple[str, str]:
@@ -184,26 +197,7 @@ class SalesforceClient:
             return self.access_token
 
     def _refresh(self) -> None:
-        """POST {login}/services/oauth2/token, grant_type=refresh_token."""
-        form = {
-            "grant_type": "refresh_token",
-            "client_id": secrets.resolve(self.credentials["client_id"]),
-            "client_secret": secrets.resolve(self.credentials["client_secret"]),
-            "refresh_token": secrets.resolve(self.credentials["refresh_token"]),
-        }
-        self.transport.count_request()
-        try:
-            response = self.transport.session.post(
-                self.login_url + "/services/oauth2/token", data=form, timeout=(10, 60)
-            )
-            data = response.json()
-        except ValueError:
-            data = {}
-        except requests.RequestException as exc:  # the run fails saying what, no secret
-            raise SyncError(f"Salesforce login failed: {type(exc).__name__}") from None
-        if response.status_code != 200 or not isinstance(data, dict) or "access_token" not in data:
-            code, message = first_error(data)
-            raise AuthenticationFailed(f"authentication failed: Salesforce: {code} {message[:300]}")
+        data = salesforce_login(self.transport, self.login_url, self.credentials)
         instance = str(data.get("instance_url") or "").rstrip("/")
         if not instance.startswith(("https://", "http://")):
             raise AuthenticationFailed("authentication failed: Salesforce sent no instance_url")
