@@ -33,7 +33,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--sandbox-url",
             default="http://127.0.0.1:8765",
-            help="the local HubSpot sandbox of the demo connection (bin/demo starts it)",
+            help="the local HubSpot sandbox of the demo connections (bin/demo starts it; "
+            "Salesforce, Marketo and Account Engagement listen on the three ports after it)",
         )
         parser.add_argument(
             "--today", type=_date, help="last day of the history + 1 (default: today, local)"
@@ -83,10 +84,11 @@ class Command(BaseCommand):
             f"Criteria: {draft.name} ({draft.get_status_display()}, "
             f"{'proposed' if proposed else 'kept'}): see /agreement/"
         )
-        from integrations.demo import ensure_demo_connection
+        from integrations.demo import ensure_demo_connections
 
-        connection, created = ensure_demo_connection(options["sandbox_url"])
-        self.stdout.write(
-            f"Demo connection: {connection.name} (HubSpot sandbox at {connection.base_url}; "
-            f"{'created' if created else 'kept'}): an ops admin syncs it on /connections/"
-        )
+        for connection, created in ensure_demo_connections(options["sandbox_url"]):
+            self.stdout.write(
+                f"Demo connection: {connection.name} ({connection.get_vendor_display()} "
+                f"sandbox at {connection.base_url or connection.login_url}; "
+                f"{'created' if created else 'kept'}): an ops admin syncs it on /connections/"
+            )
