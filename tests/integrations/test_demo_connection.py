@@ -78,7 +78,7 @@ def test_the_demo_company_and_business_unit_sync_their_sandboxes() -> None:
             for vendor, server in servers.items()
         ]
         for connection in connections:
-            run, summary = run_sync(connection)
+            run, _summary = run_sync(connection)
             assert run.status == "succeeded", (connection.name, run.error)
         company = Person.objects.filter(source_records__source__name="marketo-sandbox")
         assert company.count() == PEOPLE

@@ -222,3 +222,33 @@ def test_connections_test_describes_the_leads(mk: MarketoContractServer) -> None
     out = StringIO()
     call_command("connections", "test", "mk", stdout=out)
     assert out.getvalue().strip().startswith("ok: Marketo instance")
+
+
+def test_a_malformed_page_fails_the_run_naming_it_and_loses_nothing(
+    mk: MarketoContractServer,
+) -> None:
+    import json
+
+    _seed(mk)
+    _connect(mk)
+    sync("mk")
+    before = kpis()
+    mk.put_lead(KEN, company="新会社")
+    mk.add_activity(KEN, 2, "2026-04-22T00:00:00Z", primary="問い合わせ")
+    original = mk._answer
+
+    def broken(*args: Any) -> Any:
+        answer = original(*args)
+        data = json.loads(answer.body) if answer.body.startswith(b"{") else {}
+        if "activities.json" in args[1] and data.get("result"):
+            data["result"][0].pop("leadId")
+            answer.body = json.dumps(data).encode()
+        return answer
+
+    mk._answer = broken  # type: ignore[method-assign]
+    with pytest.raises(CommandError, match="Marketo sent an activity without its ids"):
+        sync("mk")
+    assert kpis() == before
+    mk._answer = original  # type: ignore[method-assign]
+    assert sync("mk")["status"] == "succeeded"
+    assert Person.objects.get(source_records__external_id=str(KEN)).company == "新会社"

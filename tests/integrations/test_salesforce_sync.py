@@ -370,3 +370,32 @@ def test_connections_test_makes_one_authenticated_call(sf: SalesforceContractSer
     ]
     with pytest.raises(CommandError, match="authentication failed"):
         call_command("connections", "test", "bad", stdout=StringIO())
+
+
+class MalformedSalesforce(SalesforceContractServer):
+    """Answers one Contact page with a record without its Id (once)."""
+
+    broken = True
+
+    def _answer(self, handler, path, query, body):  # type: ignore[no-untyped-def]
+        answer = super()._answer(handler, path, query, body)
+        if self.broken and "FROM Contact" in query.get("q", "") and answer.status == 200:
+            self.broken = False
+            answer.body["records"][0].pop("Id")
+        return answer
+
+
+def test_a_malformed_page_fails_the_run_naming_it_and_loses_nothing(tmp_path: Path) -> None:
+    with MalformedSalesforce(max_batch=2) as sf:
+        _seed(sf)
+        sf.broken = False
+        _connect(sf)
+        sync("sf")
+        before = kpis()
+        sf.put("Contact", CT2, Email="hanako.new@example.jp")
+        sf.broken = True
+        with pytest.raises(CommandError, match="Salesforce sent a Contact without an Id"):
+            sync("sf")
+        assert kpis() == before  # what was stored stays
+        assert sync("sf")["status"] == "succeeded"  # the next run reads the change
+        assert Person.objects.filter(email_normalized="hanako.new@example.jp").exists()
