@@ -26,52 +26,27 @@ from __future__ import annotations
 
 import argparse
 import math
-import multiprocessing
-import os
 import sys
 import time
 from multiprocessing.connection import Connection
-from pathlib import Path
-from urllib.parse import urlsplit
 
-import psycopg2
-from psycopg2 import sql
+from syncing import (
+    DEFAULT_DATABASE_URL,
+    TARGET_SHARE,
+    drop,
+    in_server_process,
+    setup_django,
+    start_server,
+    verdict,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/kpi_bench_sync"
-TARGET_SHARE = 0.80
 LIST_PAGE, ASSOCIATIONS_PER_READ, SEARCH_PAGE = 100, 1000, 200
-BENCH_SECRET_KEY = "kpi-bridge-bench-only-not-a-secret"  # noqa: S105 - a throwaway database
 TOKEN = "pat-bench"  # noqa: S105 - the contract server's
 
 # Fixed calls of any run: owners, pipelines; a full run adds one newest-stamp search per
 # object, an incremental run one archived listing per object.
 FIXED_CALLS = 2
 OBJECTS = 3
-
-
-def recreate(database_url: str) -> None:
-    parts = urlsplit(database_url)
-    name = parts.path.lstrip("/")
-    if name in ("postgres", "template0", "template1", ""):
-        raise SystemExit(f"refusing to drop the database {name!r}")
-    admin = psycopg2.connect(database_url.replace(parts.path, "/postgres"))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    admin.close()
-
-
-def drop(database_url: str) -> None:
-    parts = urlsplit(database_url)
-    admin = psycopg2.connect(database_url.replace(parts.path, "/postgres"))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(parts.path.lstrip("/")))
-        )
-    admin.close()
 
 
 def seed(hs: object, contacts: int, companies: int, deals: int) -> None:
@@ -116,8 +91,7 @@ def seed(hs: object, contacts: int, companies: int, deals: int) -> None:
 def serve(conn: Connection, args: argparse.Namespace) -> None:
     """The contract server in a process of its own (as HubSpot is): the sync's threads do
     not share an interpreter lock with it. Commands come over the pipe."""
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kpi_dashboard.settings")
+    in_server_process()
     from tests.contract_servers.hubspot import HubSpotContractServer
 
     with HubSpotContractServer(token=TOKEN, burst=args.burst, window=args.window) as hs:
@@ -148,31 +122,11 @@ def main() -> int:
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     args = parser.parse_args()
-
-    recreate(args.database_url)
-    os.environ.update(
-        DATABASE_URL=args.database_url,
-        DEBUG="0",
-        CELERY_TASK_ALWAYS_EAGER="1",
-        DJANGO_SETTINGS_MODULE="kpi_dashboard.settings",
-    )
-    os.environ.setdefault("SECRET_KEY", BENCH_SECRET_KEY)
-    from cryptography.fernet import Fernet
-
-    os.environ.setdefault("CONNECTION_SECRET_KEYS", Fernet.generate_key().decode())
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
+    setup_django(args.database_url)
     from integrations.connections import add_connection
     from integrations.sync import run_sync
 
-    call_command("migrate", verbosity=0)
-    pipe, child_end = multiprocessing.Pipe()
-    server = multiprocessing.get_context("spawn").Process(target=serve, args=(child_end, args))
-    server.start()
+    pipe, server = start_server(serve, args)
     try:
         base_url, seeding = pipe.recv()
         print(f"seeded {args.contacts:,} contacts, {args.companies:,} companies, "
@@ -204,8 +158,7 @@ def main() -> int:
         print(f"  records/s  {records / seconds:8.1f}   ceiling {ceiling_records:8.1f} "
               f"({fewest:,} requests at the limit)")  # fmt: skip
         full_ok = share >= TARGET_SHARE
-        print(f"  {share:.0%} of the ceiling (target >= {TARGET_SHARE:.0%}): "
-              f"{'PASS' if full_ok else 'FAIL'}")  # fmt: skip
+        print(f"  {verdict(share)}")
 
         time.sleep(1.1)  # the search limit counts across runs
         step = max(args.contacts // args.changed, 1)
@@ -227,9 +180,6 @@ def main() -> int:
     finally:
         pipe.send(("stop", None))
         server.join(timeout=30)
-        from django.db import connections
-
-        connections.close_all()
         if not args.keep:
             drop(args.database_url)
     return 0 if full_ok and inc_ok else 2
