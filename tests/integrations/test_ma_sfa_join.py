@@ -6,9 +6,11 @@ whichever order the connections sync."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
 from funnel.models import Person
 from tests.contract_servers.marketo import MarketoContractServer
@@ -58,12 +60,21 @@ def test_one_company_in_both_gives_the_kpis_of_both_as_csv(
     both: tuple[SalesforceContractServer, MarketoContractServer],
     tmp_path: Path,
     order: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("SF_SECRET", "sf-secret")  # a secret read from the environment
     sf, mk = both
     # Marketo sets MQL first; Salesforce learns it minutes later (connectors.md section 5).
     guids = marketo._seed(mk)
-    salesforce._connect(sf)
-    marketo._connect(mk)
+    call_command(
+        "connections", "add", "sf", "--vendor", "salesforce", "--login-url", sf.base_url,
+        "--client-id", "sf-client", "--client-secret", "env:SF_SECRET",
+        "--refresh-token", "sf-refresh", stdout=StringIO(),
+    )  # fmt: skip
+    call_command(
+        "connections", "add", "mk", "--vendor", "marketo", "--base-url", mk.base_url,
+        "--client-id", "mk-client", "--client-secret", "mk-secret", stdout=StringIO(),
+    )  # fmt: skip
     for name in order:
         assert sync(name)["status"] == "succeeded"
     for name in order:  # again: nothing changes
