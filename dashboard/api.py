@@ -24,7 +24,10 @@ _PARAMETERS = [
         description="FY2026, FY2026Q1, 2026-05 or 2026-04-01..2026-06-30 (default: this quarter)",
     ),
     OpenApiParameter(
-        "as_of", str, description="ISO 8601 moment the numbers are computed at; default: now"
+        "as_of",
+        str,
+        description="ISO 8601 moment the numbers are computed at; default: now (the last "
+        "second of the current minute)",
     ),
     *[OpenApiParameter(name, str, description=f"narrow to one {name}") for name in FILTER_PARAMS],
     OpenApiParameter(

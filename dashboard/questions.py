@@ -14,7 +14,14 @@ from fractions import Fraction
 
 from funnel.metrics.filters import KpiFilters, filters_from_params
 from funnel.metrics.tree import INPUT_KEYS, RATE_OF_INPUT
-from funnel.periods import Period, PeriodError, current_quarter, parse_as_of, parse_period
+from funnel.periods import (
+    Period,
+    PeriodError,
+    current_quarter,
+    parse_as_of,
+    parse_period,
+    this_minute,
+)
 from funnel.values import BadValue
 from qualification.applied import criteria_of_version
 from qualification.criteria import STAGES, Criteria, CriteriaProblem
@@ -75,7 +82,8 @@ def _as_of_param(raw: str) -> str:
 
 def kpi_question(params: Mapping[str, str]) -> KpiQuestion:
     try:
-        as_of = parse_as_of(_as_of_param(params.get("as_of") or "") or None)
+        raw_as_of = _as_of_param(params.get("as_of") or "")
+        as_of = parse_as_of(raw_as_of) if raw_as_of else this_minute()
         period_name = (params.get("period") or "").strip()
         period = parse_period(period_name) if period_name else current_quarter(as_of)
         filters = filters_from_params(params)

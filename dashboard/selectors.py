@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from funnel.metrics.filters import SEGMENT_FIELDS
+from funnel.metrics.kept import kept
 from funnel.models import Channel, Opportunity, Person
 
 _LEADING_NUMBER = re.compile(r"^\D*(\d+)")
@@ -32,6 +33,7 @@ def channel_names() -> dict[str, str]:
     return {key: name or key for key, name in Channel.objects.values_list("key", "name")}
 
 
+@kept
 def filter_choices() -> FilterChoices:
     persons = Person.objects.order_by()
 

@@ -14,6 +14,7 @@ from django.db.models import F, QuerySet
 from feedback.models import CUSTOM_PREFIX, Feedback, RejectionReason
 from funnel.business_days import BusinessCalendar
 from funnel.choices import DisqualifyReason
+from funnel.metrics.kept import kept
 from funnel.metrics.sla import HANDLING_FIELDS, mql_deadline
 from funnel.metrics.window import SOURCE_DATES
 from funnel.models import Person
@@ -190,6 +191,7 @@ def decisions_behind(
     )
 
 
+@kept
 def feedback_summary(period: Period, as_of: dt.datetime) -> FeedbackSummary:
     """Decisions made in the period (up to as_of), by the MQL's first-touch channel and
     campaign and by month; and the inbox's state at as_of."""

@@ -608,3 +608,18 @@ class QualificationSetting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stage}: {self.mode}"
+
+
+class DataVersion(models.Model):
+    """One slot of the data version (funnel/data_version.py): the number of committed
+    writes its writers made to the tables the numbers read. The version is the sum."""
+
+    slot = models.PositiveSmallIntegerField(primary_key=True)
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("data version slot")
+        verbose_name_plural = _("data version slots")
+
+    def __str__(self) -> str:
+        return f"{self.slot}: {self.version}"

@@ -225,6 +225,13 @@ def current_quarter(now: dt.datetime | None = None) -> Period:
     return fiscal_quarter_of(local_date(now or timezone.now()))
 
 
+def this_minute(now: dt.datetime | None = None) -> dt.datetime:
+    """ "Now" for the pages and the API: the last second of the current minute. Pages show
+    as_of to the minute; a question asked again within the minute is the same question,
+    so its answer can be kept (funnel/metrics/kept.py) instead of read again."""
+    return (now or timezone.now()).replace(second=59, microsecond=0)
+
+
 def parse_as_of(text: str | None) -> dt.datetime:
     """An ISO 8601 moment; no zone means company time, a date alone is its 00:00. Within
     the supported years (in UTC and in company time)."""

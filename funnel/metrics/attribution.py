@@ -36,6 +36,7 @@ from typing import Any
 from funnel.ingest.batches import chunks
 from funnel.metrics.counts import opportunity_count_filters
 from funnel.metrics.filters import UNKNOWN, KpiFilters, opportunity_channel_key
+from funnel.metrics.kept import kept
 from funnel.metrics.window import Window, opportunity_rows
 from funnel.models import SourcePerson
 
@@ -96,6 +97,7 @@ def split_yen(amount: Decimal, parts: dict[str, Fraction]) -> dict[str, int]:
     return floors
 
 
+@kept
 def attributed_won_amount(window: Window, filters: KpiFilters) -> dict[str, dict[str, int]]:
     """{model: {channel key: yen}} over the window's won deals."""
     won = (

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from funnel.choices import DisqualifyReason
 from funnel.metrics.filters import KpiFilters
+from funnel.metrics.kept import kept
 from funnel.metrics.window import Window
 from funnel.models import Person
 
@@ -36,6 +37,7 @@ class ReasonCount:
         return DisqualifyReason(self.code).label
 
 
+@kept
 def disqualification_reasons(
     window: Window, filters: KpiFilters | None = None
 ) -> list[ReasonCount]:

@@ -22,6 +22,7 @@ from django.db.models.sql.compiler import SQLCompiler
 
 from funnel.business_days import BusinessCalendar
 from funnel.metrics.filters import KpiFilters
+from funnel.metrics.kept import kept
 from funnel.metrics.window import Window, persons_dated
 from funnel.periods import local_date, local_midnight
 
@@ -119,6 +120,7 @@ class Deadline(Func):
         return search(self.runs)
 
 
+@kept
 def mql_follow_up_sla(window: Window, filters: KpiFilters) -> SlaResult:
     days = mql_days(window)
     if days is None:

@@ -15,6 +15,7 @@ from typing import Any
 from funnel.metrics.breakdowns import breakdown, breakdown_counts
 from funnel.metrics.counts import COHORT_KEYS, Window, cohort_sizes, funnel_counts
 from funnel.metrics.filters import KpiFilters
+from funnel.metrics.kept import kept
 from funnel.metrics.ratios import derived_kpis
 from funnel.metrics.sla import mql_follow_up_sla
 from funnel.metrics.targets import target_pace
@@ -66,6 +67,7 @@ def cohort_details(
     return details
 
 
+@kept
 def kpi_snapshot(
     period: Period,
     as_of: dt.datetime,

@@ -22,6 +22,7 @@ from funnel.metrics.counts import (
     person_rows,
 )
 from funnel.metrics.filters import KpiFilters
+from funnel.metrics.kept import kept
 from funnel.metrics.ratios import derived_kpis
 from funnel.metrics.window import SOURCE_DATES, StageDates
 from funnel.periods import (
@@ -56,6 +57,7 @@ def trend_periods(period: Period, as_of: dt.datetime) -> list[Period]:
     return quarters
 
 
+@kept
 def shared_kpi_trend(
     periods: Sequence[Period],
     as_of: dt.datetime,
