@@ -17,13 +17,7 @@ from dashboard.presenters import (
 )
 from dashboard.questions import BadQuestion, kpi_question
 from dashboard.selectors import channel_names as dashboard_channel_names
-from dashboard.selectors import filter_choices, has_data
-from funnel.metrics.attribution import attributed_won_amount
-from funnel.metrics.snapshot import json_ready, kpi_snapshot
-from funnel.metrics.trend import comparison_as_of, shared_kpi_trend, trend_periods
-from funnel.metrics.window import Window
-from funnel.periods import previous_period
-from qualification.applied import definitions, stage_dates
+from dashboard.selectors import dashboard_numbers, filter_choices, has_data, mark_viewed
 
 TEMPLATE = "dashboard/home.html"
 
@@ -39,31 +33,24 @@ def home(request: HttpRequest) -> HttpResponse:
     except BadQuestion as exc:
         context = error_context(request.GET, str(exc), filter_choices())
         return render(request, TEMPLATE, context, status=400)
-    period, as_of, filters = question.period, question.as_of, question.filters
-    # One yardstick (kpi-spec 2b): the MQL/SQL definition of as_of for every number shown.
-    applied = definitions(as_of, question.criteria)
-    dates = stage_dates(as_of, applied=applied)
-    days = question.conversion_days
-    snapshot = json_ready(kpi_snapshot(period, as_of, filters, question.what_if, dates, days))
-    trend = shared_kpi_trend(trend_periods(period, as_of), as_of, filters, dates, days)
-    before = previous_period(period)
-    (previous,) = shared_kpi_trend([before], comparison_as_of(before, as_of), filters, dates, days)
+    mark_viewed()
+    numbers = dashboard_numbers(question)
+    snapshot, trend = numbers.snapshot, numbers.trend
     records_visible = has_role(request.user, RECORD_ROLES)
     links = page_params(question, request.GET) if records_visible else None
-    charts = dashboard_charts(snapshot, trend, period.name, links)
+    charts = dashboard_charts(snapshot, trend, question.period.name, links)
     context = dashboard_context(
         question,
         request.GET,
         snapshot,
         trend,
-        previous,
+        numbers.previous,
         charts,
         filter_choices(),
         has_data(),
         records_visible,
     )
     context["alerts"] = todays_alerts()
-    context["definitions"] = applied
-    attributed = attributed_won_amount(Window(period, as_of, dates), filters)
-    context["attribution"] = attribution_rows(attributed, dashboard_channel_names())
+    context["definitions"] = numbers.definitions
+    context["attribution"] = attribution_rows(numbers.attributed, dashboard_channel_names())
     return render(request, TEMPLATE, context)

@@ -192,6 +192,23 @@ UPLOAD_DIR = Path(env.str("UPLOAD_DIR", default=str(VAR_DIR / "uploads")))
 UPLOAD_KEEP_HOURS = env.int("UPLOAD_KEEP_HOURS", default=24)
 CSV_UPLOAD_MAX_BYTES = env.int("CSV_UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
 CSV_UPLOAD_MAX_FILES = env.int("CSV_UPLOAD_MAX_FILES", default=20)
+# Results of the metrics kept per data version (funnel/metrics/kept.py): shared by the web
+# processes and the worker through Redis when there is one, else kept per process.
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "kpi-bridge",
+            "TIMEOUT": 3600,
+        }
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 1000},
+        }
+    )
+}
 CELERY_BEAT_SCHEDULE = {
     "sweep-dead-sync-runs": {"task": "integrations.tasks.sweep_dead_runs_task", "schedule": 60.0},
     "sync-due-connections": {
@@ -207,6 +224,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "qualification.tasks.tidy_moment_sets_task",
         "schedule": 24 * 3600.0,
     },
+    # The dashboard as it opens, computed at the start of each minute while people look at
+    # it (dashboard/tasks.py), so the first load of a minute is served from the cache.
+    "warm-dashboard": {"task": "dashboard.tasks.warm_dashboard_task", "schedule": 60.0},
     # Hourly; it sends once per ISO week, so early on Monday.
     "weekly-digest": {"task": "alignment.tasks.send_digest_task", "schedule": 3600.0},
 }

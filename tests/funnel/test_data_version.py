@@ -108,3 +108,27 @@ def test_a_result_computed_while_a_write_commits_is_not_kept() -> None:
     assert kept(leads_while_a_write_commits)() == 1
     assert cache.get(key_of(leads_while_a_write_commits, before)) is None  # not kept
     assert kpi_snapshot(PERIOD, AS_OF)["kpis"]["leads"] == 2
+
+
+def test_the_dashboard_warmed_each_minute_opens_from_what_is_kept(
+    client: Any, role_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboard import questions
+    from dashboard.selectors import warm_dashboard
+
+    minute = dt.datetime(2026, 6, 15, 3, 0, 59, tzinfo=dt.UTC)
+    monkeypatch.setattr(questions, "this_minute", lambda: minute)
+    source = ingest.get_or_create_source("s", "csv")
+    ingest.ingest_persons(source, [_person(n, mql_at=jst(2026, 5, n)) for n in range(1, 9)])
+    assert not warm_dashboard()  # nobody looked: nothing to do
+    client.force_login(role_user("marketing"))
+    with CaptureQueriesContext(connection) as cold:
+        assert client.get("/").status_code == 200
+    ingest.ingest_persons(source, [_person(20)])  # a write: what was kept is for old data
+    assert warm_dashboard()  # someone looked lately: the task computes the page's numbers
+    with CaptureQueriesContext(connection) as warm:
+        page = client.get("/")
+    assert page.status_code == 200
+    reads = [q["sql"] for q in warm if "funnel_person" in q["sql"] and "LIMIT 1" not in q["sql"]]
+    assert reads == []  # no scan of the persons: every number came from the cache
+    assert len(warm) < len(cold) / 2
