@@ -43,6 +43,7 @@ LEADS_PER_CALL = 300
 TYPES_PER_CALL = 10
 CALLS, WINDOW = 50, 20.0  # half of the instance's 100 calls per 20 s: others share it
 URI_LIMIT = 8000
+RATE_LIMITED_WAIT = 20.0  # seconds after a 606: the window is 20 s
 
 
 class UriTooLong(SyncError):
@@ -69,7 +70,9 @@ class MarketoVendor(Vendor):
         if code in ("601", "602"):
             raise TokenExpired()
         if code == "606":
-            raise Transient("Marketo: rate limited (606)", retry_after(answer.headers) or 20.0)
+            raise Transient(
+                "Marketo: rate limited (606)", retry_after(answer.headers) or RATE_LIMITED_WAIT
+            )
         if code == "615":
             raise Transient("Marketo: too many calls in flight (615)", 2.0)
         if code == "607":

@@ -135,8 +135,11 @@ def _expected(
 
 
 def test_a_sync_gives_the_kpis_of_the_same_facts_as_csv(
-    mk: MarketoContractServer, tmp_path: Path
+    mk: MarketoContractServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from integrations.marketo import client
+
+    monkeypatch.setattr(client, "RATE_LIMITED_WAIT", 1.0)  # 20 s in life
     guids = _seed(mk)
     mk.faults = [
         Fault(r"/activities.json", "606"),
