@@ -10,6 +10,7 @@ from typing import Any
 from django.core.cache import cache
 
 from dashboard.questions import KpiQuestion, kpi_question
+from funnel import data_version
 from funnel.metrics.attribution import attributed_won_amount
 from funnel.metrics.filters import SEGMENT_FIELDS
 from funnel.metrics.kept import kept
@@ -97,8 +98,8 @@ def mark_viewed() -> None:
 def warm_dashboard() -> bool:
     """Compute the dashboard as it opens (this quarter, now, no filters) when someone
     opened it in the last 30 minutes, so the next load is served from what is kept.
-    Returns whether it did."""
-    if not cache.get(VIEWED):
+    Returns whether it did (nothing is kept where there is no data version)."""
+    if not cache.get(VIEWED) or data_version.current() is None:
         return False
     dashboard_numbers(kpi_question({}))
     filter_choices()

@@ -8,7 +8,9 @@ from kpi_dashboard.celery import app
 @app.task(acks_late=True, reject_on_worker_lost=True)
 def run_csv_import_task(run_id: int) -> str:
     """Idempotent: when its worker is lost, the task is requeued and runs the import again."""
-    return str(run_csv_import(run_id).status)
+    status = str(run_csv_import(run_id).status)
+    _warm_dashboard()
+    return status
 
 
 @app.task
@@ -35,7 +37,15 @@ def sync_connection_task(connection_id: int, full: bool = False) -> str:
         run, _summary = run_sync(connection, full=full)
     except SyncError as exc:  # another run holds the connection
         return str(exc)
+    _warm_dashboard()
     return str(run.status)
+
+
+def _warm_dashboard() -> None:
+    """New data: compute the dashboard as it opens now rather than on the next load."""
+    from dashboard.tasks import warm_dashboard_task
+
+    warm_dashboard_task.delay()
 
 
 @app.task
