@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -168,3 +168,44 @@ class VendorStore:
 
     def done(self, kind: str, ids: Collection[str]) -> None:
         self.delete(f"pending:{kind}", ids)
+
+
+EVERYTHING = "everything"  # mark: derive every record (after a full read)
+DERIVE_CHUNK = 1000
+Derive = Callable[[list[str]], None]
+
+
+def derive_marked(
+    vendor_store: VendorStore,
+    kinds: Sequence[tuple[str, Derive, Callable[[], set[str]]]],
+    costs: Callable[[], None],
+    publish: Callable[[], None],
+) -> None:
+    """Stage 2 of a sync that reads, then derives (Salesforce, Account Engagement): the
+    canonical records of each kind (name, how to derive a chunk of ids, every id the
+    connection holds) marked by the reading, DERIVE_CHUNK a transaction that clears their
+    marks, then the costs when a campaign changed. After a full read (the EVERYTHING mark)
+    every held record is derived, and the marks go at the end: a run that dies starts the
+    whole derivation again."""
+    if vendor_store.marked(EVERYTHING, 1):
+        for _kind, derive, held in kinds:
+            ids = sorted(held())
+            for start in range(0, len(ids), DERIVE_CHUNK):
+                with page():
+                    derive(ids[start : start + DERIVE_CHUNK])
+                publish()
+        with page():
+            costs()
+            for kind in [*(kind for kind, _derive, _held in kinds), "costs", EVERYTHING]:
+                vendor_store.done(kind, vendor_store.ids(f"pending:{kind}"))
+        return
+    for kind, derive, _held in kinds:
+        while chunk := vendor_store.marked(kind, DERIVE_CHUNK):
+            with page():
+                derive(chunk)
+                vendor_store.done(kind, chunk)
+            publish()
+    if vendor_store.marked("costs", 1):
+        with page():
+            costs()
+            vendor_store.done("costs", ["costs"])

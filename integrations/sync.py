@@ -17,7 +17,7 @@ from django.utils import timezone
 from funnel.records import IngestResult
 from integrations.models import Connection, SyncRun, Vendor
 from integrations.services import heartbeat, stale_after, sweep_dead_runs, this_worker
-from integrations.transport import SyncError
+from integrations.transport import SyncError, Transport
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -74,6 +74,17 @@ def mapped_records(
             counts.rejected += 1
             progress.errors.append(str(exc))
     return mapped
+
+
+def counting_requests(transport: Transport, steps: Callable[[], None]) -> int:
+    """Run a vendor's steps; returns the requests its transport made, which a SyncError it
+    raises carries too (the run records them either way)."""
+    try:
+        steps()
+    except SyncError as exc:
+        exc.requests = transport.requests_made  # type: ignore[attr-defined]
+        raise
+    return transport.requests_made
 
 
 VendorSync = Callable[[Connection, bool, SyncProgress], int]  # returns requests made

@@ -36,6 +36,18 @@ def instant(raw: str) -> dt.datetime:
     return moment
 
 
+def moment(raw: str, what: str) -> dt.datetime | None:
+    """A date or time of a vendor record (`instant`); empty is None; anything else rejects
+    the record, `what` naming object, id and field."""
+    raw = str(raw).strip()
+    if not raw:
+        return None
+    try:
+        return instant(raw)
+    except ValueError:
+        raise RejectedRecord(f"{what}: '{raw[:40]}' is not a date or time") from None
+
+
 def display_name(first: str, last: str) -> str:
     """`first last`; `last first` when either has a character >= U+2E80 (Japanese)."""
     first, last = first.strip(), last.strip()

@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 
 from funnel.records import OpportunityRecord, PersonRecord
-from integrations.values import RejectedRecord, display_name, instant, size_band
+from integrations.values import RejectedRecord, display_name, instant, moment, size_band
 
 __all__ = ["RejectedRecord", "display_name", "instant", "size_band"]  # re-exported
 
@@ -83,15 +83,7 @@ class HubSpotObject:
         return (self.properties.get(name) or "").strip()
 
     def moment(self, name: str) -> dt.datetime | None:
-        raw = self.text(name)
-        if not raw:
-            return None
-        try:
-            return instant(raw)
-        except ValueError:
-            raise RejectedRecord(
-                f"{self.kind} {self.id}, {name}: '{raw[:40]}' is not a date or time"
-            ) from None
+        return moment(self.text(name), f"{self.kind} {self.id}, {name}")
 
     def merged_ids(self) -> list[str]:
         """The ids merged into this record (hs_merged_object_ids, `;`-separated)."""

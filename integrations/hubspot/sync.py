@@ -43,8 +43,8 @@ from integrations.hubspot.mapping import (
     person_from_contact,
 )
 from integrations.models import Connection, Vendor
-from integrations.sync import SyncProgress, mapped_records
-from integrations.transport import SyncError, prefetched
+from integrations.sync import SyncProgress, counting_requests, mapped_records
+from integrations.transport import prefetched
 
 KINDS = ("company", "contact", "deal")  # in the order they depend on each other
 PROPERTIES = {"company": COMPANY_PROPERTIES, "contact": CONTACT_PROPERTIES, "deal": DEAL_PROPERTIES}
@@ -53,12 +53,9 @@ LOOKBACK_MS = 5 * 60 * 1000
 
 def sync_hubspot(connection: Connection, full: bool, progress: SyncProgress) -> int:
     client = HubSpotClient(connection)
-    try:
-        HubSpotSync(client, connection, progress).run(full)
-    except SyncError as exc:
-        exc.requests = client.requests_made  # type: ignore[attr-defined]
-        raise
-    return client.requests_made
+    return counting_requests(
+        client.transport, lambda: HubSpotSync(client, connection, progress).run(full)
+    )
 
 
 class HubSpotSync:

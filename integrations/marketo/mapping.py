@@ -21,8 +21,8 @@ from integrations.options import ConnectionOptions
 from integrations.values import (
     RejectedRecord,
     family_first,
-    instant,
     looked_up,
+    moment,
     size_band,
     whole_number,
 )
@@ -51,11 +51,11 @@ WEBINAR_WORDS = ("webinar", "ウェビナー")
 _IDS = re.compile(r"\d+")
 
 
-def moment(raw: str, what: str) -> dt.datetime:
-    try:
-        return instant(raw)
-    except ValueError:
-        raise RejectedRecord(f"{what}: '{raw[:40]}' is not a date or time") from None
+def required_moment(raw: str, what: str) -> dt.datetime:
+    found = moment(raw, what)
+    if found is None:
+        raise RejectedRecord(f"{what}: empty")
+    return found
 
 
 def is_bot(activity: MarketoActivity) -> bool:
@@ -107,7 +107,7 @@ def activity_record(activity: MarketoActivity) -> ActivityRecord | None:
     return ActivityRecord(
         external_id=activity.id,
         type=kind,
-        occurred_at=moment(activity.date, f"activity {activity.id}, activityDate"),
+        occurred_at=required_moment(activity.date, f"activity {activity.id}, activityDate"),
         person_external_id=activity.lead_id,
         detail=detail,
     )
@@ -126,7 +126,7 @@ def person_from_lead(
     if not created:
         raise RejectedRecord(f"lead {lead_id}, createdAt: empty")
     ordered = sorted(
-        (moment(a.date, f"activity {a.id}, activityDate"), a.id, a) for a in activities
+        (required_moment(a.date, f"activity {a.id}, activityDate"), a.id, a) for a in activities
     )
     statuses = {value: stage for stage, value in options.status_values.items()}
     dates: dict[str, dt.datetime] = {}
@@ -140,7 +140,7 @@ def person_from_lead(
                 dates.setdefault(stage, when)
     return PersonRecord(
         external_id=lead_id,
-        created_at=moment(created, f"lead {lead_id}, createdAt"),
+        created_at=required_moment(created, f"lead {lead_id}, createdAt"),
         email=text("email"),
         name=family_first(text("firstName"), text("lastName")),
         company=text("company"),

@@ -42,8 +42,8 @@ from integrations.marketo.mapping import (
 )
 from integrations.models import Connection, Vendor
 from integrations.options import ConnectionOptions, options_of
-from integrations.sync import SyncProgress, mapped_records
-from integrations.transport import SyncError, prefetched
+from integrations.sync import SyncProgress, counting_requests, mapped_records
+from integrations.transport import prefetched
 from integrations.values import instant
 
 SINCE = "since"  # cursor: where the next incremental run's paging token starts
@@ -55,12 +55,9 @@ GROUP = 1000  # activities written per transaction
 def sync_marketo(connection: Connection, full: bool, progress: SyncProgress) -> int:
     options = options_of(connection.options)
     client = MarketoClient(connection, int(options["calls_per_20s"]))
-    try:
-        MarketoSync(client, connection, options, progress).run(full)
-    except SyncError as exc:
-        exc.requests = client.requests_made  # type: ignore[attr-defined]
-        raise
-    return client.requests_made
+    return counting_requests(
+        client.transport, lambda: MarketoSync(client, connection, options, progress).run(full)
+    )
 
 
 class MarketoSync:

@@ -24,8 +24,8 @@ from integrations.pardot.client import PardotRecord
 from integrations.values import (
     RejectedRecord,
     family_first,
-    instant,
     looked_up,
+    moment,
     size_band,
     whole_number,
     yen,
@@ -77,15 +77,7 @@ ACTIVITY_TYPES = {
 
 
 def moment_of(record: PardotRecord, name: str) -> dt.datetime | None:
-    raw = record.text(name)
-    if not raw:
-        return None
-    try:
-        return instant(raw)
-    except ValueError:
-        raise RejectedRecord(
-            f"{record.type} {record.id}, {name}: '{raw[:40]}' is not a date or time"
-        ) from None
+    return moment(record.text(name), f"{record.type} {record.id}, {name}")
 
 
 def activity_type(activity: PardotRecord) -> str | None:

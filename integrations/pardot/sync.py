@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from funnel import ingest
@@ -53,8 +53,8 @@ from integrations.pardot.mapping import (
     person_from,
     stage_ids,
 )
-from integrations.sync import SyncProgress, mapped_records
-from integrations.transport import SyncError, prefetched
+from integrations.sync import SyncProgress, counting_requests, mapped_records
+from integrations.transport import prefetched
 from integrations.values import instant
 
 
@@ -82,20 +82,15 @@ REFERENCES = {
     "activity": (("prospectId", "prospect"),),
 }
 LOOKBACK = dt.timedelta(minutes=5)
-DERIVE_CHUNK = 1000
-EVERYTHING = "everything"  # mark: derive every record (after a full read)
 _EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # the cursor of an object read empty
 
 
 def sync_pardot(connection: Connection, full: bool, progress: SyncProgress) -> int:
     options = options_of(connection.options)
     client = PardotClient(connection)
-    try:
-        PardotSync(client, connection, options, progress).run(full)
-    except SyncError as exc:
-        exc.requests = client.requests_made  # type: ignore[attr-defined]
-        raise
-    return client.requests_made
+    return counting_requests(
+        client.transport, lambda: PardotSync(client, connection, options, progress).run(full)
+    )
 
 
 def test_pardot(connection: Connection) -> str:
@@ -133,8 +128,8 @@ class PardotSync:
             with store.page():
                 for read in READS:
                     store.save_cursor(self.connection, read.collection, "")
-                self.store.mark(EVERYTHING, [EVERYTHING])
-        self.everything = bool(self.store.marked(EVERYTHING, 1))
+                self.store.mark(store.EVERYTHING, [store.EVERYTHING])
+        self.everything = bool(self.store.marked(store.EVERYTHING, 1))
         self._read_stages()
         incremental = set()
         for read in READS:
@@ -319,35 +314,21 @@ class PardotSync:
     # --- stage 2: deriving ---------------------------------------------------------------
 
     def _derive(self) -> None:
-        if self.everything:
-            persons = self.store.ids("prospect") | self._held(SourcePerson)
-            activities = self.store.ids("activity") | self._held(Activity)
-            for ids, derive in (
-                (persons, self._derive_persons),
-                (activities, self._derive_activities),
-            ):
-                for chunk in _chunks(sorted(ids)):
-                    with store.page():
-                        derive(chunk)
-                    self.progress.publish()
-            with store.page():
-                self._derive_costs()
-                for kind in ("person", "activity", "costs", EVERYTHING):
-                    self.store.done(kind, self.store.ids(f"pending:{kind}"))
-            return
-        for kind, derive in (
-            ("person", self._derive_persons),
-            ("activity", self._derive_activities),
-        ):
-            while chunk := self.store.marked(kind, DERIVE_CHUNK):
-                with store.page():
-                    derive(chunk)
-                    self.store.done(kind, chunk)
-                self.progress.publish()
-        if self.store.marked("costs", 1):
-            with store.page():
-                self._derive_costs()
-                self.store.done("costs", ["costs"])
+        store.derive_marked(
+            self.store,
+            [
+                ("person", self._derive_persons, self._all_persons),
+                ("activity", self._derive_activities, self._all_activities),
+            ],
+            self._derive_costs,
+            self.progress.publish,
+        )
+
+    def _all_persons(self) -> set[str]:
+        return self.store.ids("prospect") | self._held(SourcePerson)
+
+    def _all_activities(self) -> set[str]:
+        return self.store.ids("activity") | self._held(Activity)
 
     def _held(self, model: type[SourcePerson] | type[Activity]) -> set[str]:
         rows = model.objects.filter(source=self.source).values_list("external_id", flat=True)
@@ -422,8 +403,3 @@ class PardotSync:
 
 def _differ(record: PardotRecord, before: Mapping[str, PardotRecord], name: str) -> bool:
     return record.text(name) != before[record.id].text(name)
-
-
-def _chunks(ids: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(ids), DERIVE_CHUNK):
-        yield ids[start : start + DERIVE_CHUNK]

@@ -20,7 +20,15 @@ from django.conf import settings
 from funnel.records import CostRecord, OpportunityRecord, PersonRecord
 from integrations.options import ConnectionOptions
 from integrations.salesforce.client import SObject
-from integrations.values import RejectedRecord, instant, looked_up, size_band, whole_number, yen
+from integrations.values import (
+    RejectedRecord,
+    instant,
+    looked_up,
+    moment,
+    size_band,
+    whole_number,
+    yen,
+)
 
 USER_FIELDS = ("Id", "SystemModstamp", "Name", "Username")
 ACCOUNT_FIELDS = ("Id", "IsDeleted", "SystemModstamp", "Name", "Industry", "NumberOfEmployees")
@@ -89,15 +97,7 @@ OPTIONAL = {
 
 
 def moment_of(record: SObject, name: str) -> dt.datetime | None:
-    raw = record.text(name)
-    if not raw:
-        return None
-    try:
-        return instant(raw)
-    except ValueError:
-        raise RejectedRecord(
-            f"{record.type} {record.id}, {name}: '{raw[:40]}' is not a date or time"
-        ) from None
+    return moment(record.text(name), f"{record.type} {record.id}, {name}")
 
 
 def _company_currency(record: SObject) -> None:

@@ -59,7 +59,7 @@ from integrations.salesforce.mapping import (
     person_from_contact,
     person_from_lead,
 )
-from integrations.sync import SyncProgress, mapped_records
+from integrations.sync import SyncProgress, counting_requests, mapped_records
 from integrations.transport import SyncError, prefetched
 from integrations.values import instant
 
@@ -89,21 +89,16 @@ REFERENCES = {
 LOOKBACK = dt.timedelta(minutes=5)
 RECYCLE_BIN = dt.timedelta(days=14)  # Salesforce keeps deleted rows 15 days
 HISTORY_IDS = 200  # lead ids per history query
-DERIVE_CHUNK = 1000
 CHECKED = "checked"  # cursor: when the last complete read ended
 ABSENT = "absent_fields"  # cursor: optional fields the org does not have
-EVERYTHING = "everything"  # mark: derive every record (after a full read)
 
 
 def sync_salesforce(connection: Connection, full: bool, progress: SyncProgress) -> int:
     options = options_of(connection.options)
     client = SalesforceClient(connection, float(options["api_share"]))
-    try:
-        SalesforceSync(client, connection, options, progress).run(full)
-    except SyncError as exc:
-        exc.requests = client.requests_made  # type: ignore[attr-defined]
-        raise
-    return client.requests_made
+    return counting_requests(
+        client.transport, lambda: SalesforceSync(client, connection, options, progress).run(full)
+    )
 
 
 def stamp_field(sobject: str) -> str:
@@ -137,8 +132,8 @@ class SalesforceSync:
             with store.page():  # a full read that dies is redone in full
                 for sobject in OBJECTS:
                     store.save_cursor(self.connection, sobject, "")
-                self.store.mark(EVERYTHING, [EVERYTHING])
-        self.everything = bool(self.store.marked(EVERYTHING, 1))
+                self.store.mark(store.EVERYTHING, [store.EVERYTHING])
+        self.everything = bool(self.store.marked(store.EVERYTHING, 1))
         absent = store.cursor(self.connection, ABSENT)
         if absent and not (full or idle):  # a full read asks for every field again
             self.client.absent = set(absent.split(","))
@@ -327,36 +322,22 @@ class SalesforceSync:
     # --- stage 2: deriving ---------------------------------------------------------------
 
     def _derive(self) -> None:
-        if self.everything:
-            persons = self.store.ids("Lead") | self.store.ids("Contact")
-            persons |= self._held_persons("Lead") | self._held_persons("Contact")
-            opportunities = self.store.ids("Opportunity") | self._held_opportunities()
-            for chunk in _chunks(sorted(persons)):
-                with store.page():
-                    self._derive_persons(chunk)
-                self.progress.publish()
-            for chunk in _chunks(sorted(opportunities)):
-                with store.page():
-                    self._derive_opportunities(chunk)
-                self.progress.publish()
-            with store.page():
-                self._derive_costs()
-                for kind in ("person", "opportunity", "costs", EVERYTHING):
-                    self.store.done(kind, self.store.ids(f"pending:{kind}"))
-            return
-        for kind, derive in (
-            ("person", self._derive_persons),
-            ("opportunity", self._derive_opportunities),
-        ):
-            while chunk := self.store.marked(kind, DERIVE_CHUNK):
-                with store.page():
-                    derive(chunk)
-                    self.store.done(kind, chunk)
-                self.progress.publish()
-        if self.store.marked("costs", 1):
-            with store.page():
-                self._derive_costs()
-                self.store.done("costs", ["costs"])
+        store.derive_marked(
+            self.store,
+            [
+                ("person", self._derive_persons, self._all_persons),
+                ("opportunity", self._derive_opportunities, self._all_opportunities),
+            ],
+            self._derive_costs,
+            self.progress.publish,
+        )
+
+    def _all_persons(self) -> set[str]:
+        held = self.store.ids("Lead") | self.store.ids("Contact")
+        return held | self._held_persons("Lead") | self._held_persons("Contact")
+
+    def _all_opportunities(self) -> set[str]:
+        return self.store.ids("Opportunity") | self._held_opportunities()
 
     def _kept(self, sobject: str, ids: Iterable[str]) -> dict[str, SObject]:
         return {
@@ -486,8 +467,3 @@ def _stamp(record: SObject, name: str) -> dt.datetime:
         raise SyncError(
             f"Salesforce sent a {record.type} ({record.id}) without a valid {name}: {raw[:40]!r}"
         ) from None
-
-
-def _chunks(ids: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(ids), DERIVE_CHUNK):
-        yield ids[start : start + DERIVE_CHUNK]
