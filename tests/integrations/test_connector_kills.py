@@ -26,7 +26,7 @@ from tests.funnel.factories import snapshot
 from tests.integrations.test_sync_runs import _log_tail, _routed_to, _start_worker, _stop
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
-LEADS = 1_200
+LEADS = 800
 
 
 class SlowSalesforce(SalesforceContractServer):
@@ -118,7 +118,7 @@ def test_a_salesforce_sync_killed_mid_run_loses_and_doubles_nothing(
         )
 
         def reading_leads() -> bool:
-            return VendorObject.objects.filter(object="Lead").count() > 300
+            return VendorObject.objects.filter(object="Lead").count() > 200
 
         after_kill = _kill_and_resume(connection, reading_leads, tmp_path, settings)
         assert SourcePerson.objects.count() == Person.objects.count() == LEADS
@@ -147,9 +147,11 @@ def test_a_marketo_sync_killed_mid_run_loses_and_doubles_nothing(
             {"client_id": "mk-client", "client_secret": "mk-secret"},
             base_url=mk.base_url,
         )
+        connection.options = {"calls_per_20s": 95}  # the instance is ours alone here
+        connection.save(update_fields=["options"])
 
         def reading_activities() -> bool:
-            return Activity.objects.count() > 300
+            return Activity.objects.count() > 200
 
         after_kill = _kill_and_resume(connection, reading_activities, tmp_path, settings)
         assert SourcePerson.objects.count() == Person.objects.count() == LEADS
