@@ -31,22 +31,24 @@ def _tz() -> ZoneInfo:
     return ZoneInfo(settings.COMPANY_TIME_ZONE)
 
 
-def _canonical_timestamp(value: str) -> dt.datetime | None:
-    """The two shapes exports write nearly always, 2026-05-10T09:30:00Z and
-    2026-05-10T09:30:00+09:00, read without the regular expression (an import parses
-    millions of them); None for anything else, which takes the full rules below."""
-    zulu = len(value) == 20 and value[19] == "Z"
-    offset = (
-        len(value) == 25
-        and value[19] in "+-"
-        and value[22] == ":"
-        and value[20:22] < "24"
-        and value[23:25] < "60"
-    )
-    if (zulu or offset) and value[10] == "T" and value.isascii():
+# PostgreSQL stores offsets up to ±15:59 (real zones span -12:00 to +14:00).
+_MAX_OFFSET_HOURS = 15
+# The two shapes exports write nearly always, 2026-05-10T09:30:00Z and
+# 2026-05-10T09:30:00+09:00, within the offsets above and away from the calendar's first and
+# last year (where the UTC instant could leave it).
+_CANONICAL_TIMESTAMP = re.compile(
+    r"(?!0000|0001|9999)\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:Z|[+-](?:0\d|1[0-5]):[0-5]\d)",
+    re.ASCII,
+)
+
+
+def canonical_timestamp(value: str) -> dt.datetime | None:
+    """A timestamp in the usual shape, read without the rules below (an import parses
+    millions of them); None for anything else, which takes the full rules."""
+    if _CANONICAL_TIMESTAMP.fullmatch(value):
         try:
             return dt.datetime.fromisoformat(value)
-        except ValueError:
+        except ValueError:  # a day or hour that does not exist
             return None
     return None
 
@@ -54,29 +56,37 @@ def _canonical_timestamp(value: str) -> dt.datetime | None:
 def parse_timestamp(text: str) -> dt.datetime:
     """ISO 8601 with `Z`, an offset, or no zone (company time); a date alone is its 00:00."""
     value = text.strip()
-    fast = _canonical_timestamp(value)
+    fast = canonical_timestamp(value)
     if fast is not None:
         return fast
     match = _TIMESTAMP.match(value)
     if not match:
         raise BadValue(f"'{text}' is not an ISO 8601 timestamp (e.g. 2026-05-10T09:30:00+09:00)")
     try:
-        if match["time"] is None:
-            day = dt.date.fromisoformat(match["date"])
-            return dt.datetime.combine(day, dt.time.min, tzinfo=_tz())
         zone = match["zone"]
         if zone and zone not in ("Z", "z"):
             digits = zone[1:].replace(":", "")
             hours, minutes = int(digits[:2]), int(digits[2:] or 0)
-            if hours >= 24 or minutes >= 60:
-                raise BadValue(f"'{text}': the UTC offset {zone} is out of range")
-        parsed = dt.datetime.fromisoformat(value.replace(",", ".").replace("z", "Z"))
+            if hours > _MAX_OFFSET_HOURS or minutes >= 60:
+                raise BadValue(
+                    f"'{text}': the UTC offset {zone} is out of range "
+                    f"(at most ±{_MAX_OFFSET_HOURS}:59)"
+                )
+        if match["time"] is None:
+            day = dt.date.fromisoformat(match["date"])
+            parsed = dt.datetime.combine(day, dt.time.min, tzinfo=_tz())
+        else:
+            parsed = dt.datetime.fromisoformat(value.replace(",", ".").replace("z", "Z"))
     except ValueError as exc:
         if isinstance(exc, BadValue):
             raise
         raise BadValue(f"'{text}' is not a valid date or time ({exc})") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=_tz())
+    try:
+        parsed.astimezone(dt.UTC)
+    except OverflowError:
+        raise BadValue(f"'{text}' is outside the calendar (years 1 to 9999) in UTC") from None
     return parsed
 
 

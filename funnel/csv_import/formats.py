@@ -163,6 +163,11 @@ def _opportunity(row: Row) -> tuple[Record | None, list[str]]:
     created_at = row.timestamp("created_at", required=True)
     closed_at = row.timestamp("closed_at")
     status = row.choice("status", OPPORTUNITY_STATUSES, required=True)
+    texts = {
+        column: row.text(column)
+        for column in ("person_external_id", "person_email", "account", "name", "stage")
+        + ("loss_reason", "channel")
+    }
     currency = row.text("currency")
     if currency and currency.upper() != settings.COMPANY_CURRENCY:
         row.problems.append(
@@ -185,14 +190,8 @@ def _opportunity(row: Row) -> tuple[Record | None, list[str]]:
             amount=amount,  # type: ignore[arg-type]
             created_at=created_at,  # type: ignore[arg-type]
             status=status,
-            person_external_id=row.text("person_external_id"),
-            person_email=row.text("person_email"),
-            account=row.text("account"),
-            name=row.text("name"),
             closed_at=closed_at,
-            stage=row.text("stage"),
-            loss_reason=row.text("loss_reason"),
-            channel=row.text("channel"),
+            **texts,
         ),
         warnings,
     )
@@ -202,6 +201,8 @@ def _activity(row: Row) -> tuple[Record | None, list[str]]:
     external_id = row.text("external_id", required=True)
     kind = row.choice("type", ACTIVITY_TYPES, required=True)
     occurred_at = row.timestamp("occurred_at", required=True)
+    person_external_id, person_email = row.text("person_external_id"), row.text("person_email")
+    detail = row.text("detail")
     if row.problems:
         return None, []
     return (
@@ -209,9 +210,9 @@ def _activity(row: Row) -> tuple[Record | None, list[str]]:
             external_id=external_id,
             type=kind,
             occurred_at=occurred_at,  # type: ignore[arg-type]
-            person_external_id=row.text("person_external_id"),
-            person_email=row.text("person_email"),
-            detail=row.text("detail"),
+            person_external_id=person_external_id,
+            person_email=person_email,
+            detail=detail,
         ),
         [],
     )
@@ -221,9 +222,10 @@ def _cost(row: Row) -> tuple[Record | None, list[str]]:
     day = row._parsed("date", parse_month_or_day, True)
     channel = row.text("channel", required=True)
     amount = row.money("amount", required=True)
+    campaign = row.text("campaign")
     if row.problems:
         return None, []
-    return CostRecord(date=day, channel=channel, amount=amount, campaign=row.text("campaign")), []  # type: ignore[arg-type]
+    return CostRecord(date=day, channel=channel, amount=amount, campaign=campaign), []  # type: ignore[arg-type]
 
 
 def _target(row: Row) -> tuple[Record | None, list[str]]:

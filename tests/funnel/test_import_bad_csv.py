@@ -83,6 +83,54 @@ def test_it_rejects_a_value_longer_than_its_column_stores(tmp_path: Path, path_k
     assert sorted(SourcePerson.objects.values_list("external_id", flat=True)) == ["p1", "p3"]
 
 
+# A good row of each kind, by column; each limited column is made one too long in turn.
+_GOOD_ROWS = {
+    "persons": {
+        "external_id": "p2", "email": "b@example.com", "name": "Baba", "company": "ACME",
+        "created_at": "2026-04-02T10:00:00+09:00", "channel": "webinar", "campaign": "wb-1",
+        "disqualify_reason": "budget", "industry": "製造", "company_size": "1-49",
+        "owner": "加藤",
+    },
+    "opportunities": {
+        "external_id": "o1", "person_external_id": "p1", "person_email": "a@example.com",
+        "account": "ACME", "name": "Deal", "amount": "100", "currency": "JPY",
+        "created_at": "2026-04-02T10:00:00+09:00", "status": "open", "stage": "proposal",
+        "loss_reason": "", "channel": "webinar",
+    },
+    "activities": {
+        "external_id": "a1", "person_external_id": "p1", "person_email": "a@example.com",
+        "type": "web_visit", "occurred_at": "2026-04-02T10:00:00+09:00", "detail": "/",
+    },
+    "costs": {"date": "2026-04", "channel": "webinar", "campaign": "wb-1", "amount": "100"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kind", "column"),
+    [
+        (kind, column)
+        for kind, row in _GOOD_ROWS.items()
+        for column in row
+        if column in TEXT_LIMITS and column != "currency"  # any other currency is refused
+    ],
+)
+def test_every_limited_column_refuses_a_value_one_too_long(
+    tmp_path: Path, path_kind: str, kind: str, column: str
+) -> None:
+    """Optional columns too: read after a row's other checks, they once reached COPY and
+    ended the import in a traceback ("value too long for type character varying")."""
+    _import(_file(tmp_path, f"{HEADER}\r\n{GOOD}\r\n"))
+    row = dict(_GOOD_ROWS[kind])
+    row[column] = "x" * (TEXT_LIMITS[column] + 1)
+    header = ",".join(row)
+    report = _import(_file(tmp_path, f"{header}\r\n{','.join(row.values())}\r\n", f"{kind}.csv"))
+    assert _errors(report) == [
+        f"{kind}.csv, row 2, column {column}: {TEXT_LIMITS[column] + 1:,} characters; "
+        f"at most {TEXT_LIMITS[column]:,} are stored"
+    ]
+    assert SourcePerson.objects.count() == 1  # the stored person is as it was
+
+
 def test_it_stores_a_long_detail_whole(tmp_path: Path, path_kind: str) -> None:
     _import(_file(tmp_path, f"{HEADER}\r\n{GOOD}\r\n"))
     detail = "/pricing?" + "q" * 200_000
@@ -217,3 +265,22 @@ class _AnyText:
 
 
 ANY_TEXT = _AnyText()
+
+
+@pytest.mark.parametrize(
+    ("moment", "says"),
+    [
+        ("2026-04-02T10:00:00+20:00", "the UTC offset +20:00 is out of range"),
+        ("9999-12-31T23:59:59-14:00", "is outside the calendar (years 1 to 9999) in UTC"),
+    ],
+)
+def test_a_moment_the_database_cannot_hold_is_a_row_error(
+    tmp_path: Path, path_kind: str, moment: str, says: str
+) -> None:
+    """Both once reached the database: the first ended the import in COPY, the second was
+    stored and could not be read back."""
+    path = _file(tmp_path, f"{HEADER}\r\n{GOOD}\r\np2,b@example.com,Baba,ACME,{moment},webinar\r\n")
+    report = _import(path)
+    (error,) = _errors(report)
+    assert error.startswith("persons.csv, row 3, column created_at: ") and says in error
+    assert list(SourcePerson.objects.values_list("external_id", flat=True)) == ["p1"]
