@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from funnel.csv_import.formats import FileKind, Record, Row
+from funnel.csv_import.quick import QUICK_ROWS
 from funnel.csv_import.reader import FileProblem, Problem, UnreadableRow, open_csv
+from funnel.ingest.bulk import csv_text
 from funnel.ingest.staging import STAGED_LOADS
 
 # Rows a reader may hold ahead of the writer: records are heavy (a whole object per row),
@@ -74,6 +76,47 @@ class Findings:
         self.problems.append(problem)
 
 
+def check_row(
+    kind: FileKind,
+    file_name: str,
+    header: list[str],
+    number: int,
+    fields: list[str] | UnreadableRow,
+    seen: dict[Any, int],
+    findings: Findings,
+) -> Record | None:
+    """The record of a good row; a bad row, or one whose identity an earlier row of the
+    file (in `seen`) had, is rejected into `findings` (None)."""
+    if isinstance(fields, UnreadableRow):
+        findings.add(Problem(file_name, fields.message, number))
+        findings.rejected += 1
+        return None
+    if len(fields) != len(header):
+        findings.add(
+            Problem(file_name, f"{len(fields)} fields where the header has {len(header)}", number)
+        )
+        findings.rejected += 1
+        return None
+    row = Row(dict(zip(header, fields, strict=True)))
+    record, warnings = kind.parse(row)
+    for problem in row.problems:
+        findings.add(Problem(file_name, problem.message, number, problem.column))
+    if record is None:
+        findings.rejected += 1
+        return None
+    identity = kind.identity(record) if kind.identity else None
+    if identity is not None:
+        if identity in seen:
+            name = "external_id" if isinstance(identity, str) else "key"
+            findings.add(Problem(file_name, f"the same {name} as row {seen[identity]}", number))
+            findings.rejected += 1
+            return None
+        seen[identity] = number
+    if warnings:
+        findings.warnings.extend(f"{file_name}, row {number}: {w}" for w in warnings)
+    return record
+
+
 def checked_records(
     kind: FileKind,
     file_name: str,
@@ -82,39 +125,38 @@ def checked_records(
     seen: dict[Any, int],
     findings: Findings,
 ) -> Iterator[tuple[int, Record]]:
-    """(row number, record) of each good row; a bad row, or one whose identity an earlier
-    row of the file (in `seen`) had, is rejected into `findings`."""
-    width = len(header)
-    parse, identity_of = kind.parse, kind.identity
+    """(row number, record) of each good row (check_row)."""
     for number, fields in rows:
-        if isinstance(fields, UnreadableRow):
-            findings.add(Problem(file_name, fields.message, number))
-            findings.rejected += 1
-            continue
-        if len(fields) != width:
-            findings.add(
-                Problem(file_name, f"{len(fields)} fields where the header has {width}", number)
-            )
-            findings.rejected += 1
-            continue
-        row = Row(dict(zip(header, fields, strict=True)))
-        record, warnings = parse(row)
-        for problem in row.problems:
-            findings.add(Problem(file_name, problem.message, number, problem.column))
-        if record is None:
-            findings.rejected += 1
-            continue
-        identity = identity_of(record) if identity_of else None
-        if identity is not None:
-            if identity in seen:
-                name = "external_id" if isinstance(identity, str) else "key"
-                findings.add(Problem(file_name, f"the same {name} as row {seen[identity]}", number))
-                findings.rejected += 1
+        record = check_row(kind, file_name, header, number, fields, seen, findings)
+        if record is not None:
+            yield number, record
+
+
+def staged_rows(
+    kind: FileKind,
+    file_name: str,
+    header: list[str],
+    rows: Iterable[tuple[int, list[str] | UnreadableRow]],
+    seen: dict[Any, int],
+    findings: Findings,
+) -> Iterator[tuple[Any, ...]]:
+    """The COPY row of each good row for the kind's staged load (its seq: the row number
+    minus 2). A row in the usual shape is built by quick.py; any other row, and a quick
+    row whose external id came before, takes check_row (which says what is wrong)."""
+    stage_row = STAGED_LOADS[kind.name].stage_row
+    make_quick = QUICK_ROWS.get(kind.name)
+    quick = make_quick(header) if make_quick else None
+    width = len(header)
+    for number, fields in rows:
+        if quick is not None and type(fields) is list and len(fields) == width:
+            staged = quick(fields, number - 2)
+            if staged is not None and staged[1] not in seen:
+                seen[staged[1]] = number
+                yield staged
                 continue
-            seen[identity] = number
-        if warnings:
-            findings.warnings.extend(f"{file_name}, row {number}: {w}" for w in warnings)
-        yield number, record
+        record = check_row(kind, file_name, header, number, fields, seen, findings)
+        if record is not None:
+            yield stage_row(record, number - 2)
 
 
 def read_file(path: Path, plan: Plan, chunk_rows: int) -> Iterator[tuple[str, Any, int]]:
@@ -151,16 +193,13 @@ def read_file(path: Path, plan: Plan, chunk_rows: int) -> Iterator[tuple[str, An
     # One row at a time from the CSV reader to the batch: a row's objects die young, so
     # the garbage collector never walks big batches of them (the full collections did
     # cost half of the parse time).
-    good = checked_records(kind, path.name, header, counted(), seen, findings)
     try:
         if staged:
-            load = STAGED_LOADS[kind.name]
-            while True:
-                text, count = load.stage_text(itertools.islice(good, STAGED_BATCH_ROWS))
-                if not count:
-                    break
-                yield "text", text, count
+            staged_good = staged_rows(kind, path.name, header, counted(), seen, findings)
+            while batch := list(itertools.islice(staged_good, STAGED_BATCH_ROWS)):
+                yield "text", csv_text(batch), len(batch)
         else:
+            good = checked_records(kind, path.name, header, counted(), seen, findings)
             while records := [record for _, record in itertools.islice(good, chunk_rows)]:
                 yield "records", records, len(records)
     except FileProblem as problem:

@@ -8,9 +8,10 @@ here: new records that merge with nothing, and records that did not change. Ever
 record (a stored record that changed, an email already known or shared within the file)
 goes through the batch path afterwards, so the identity rules stay in one place.
 
-A load is fed COPY text, `load.copy(*stage_text(numbered_records))` for each chunk (the
-import's reader thread builds the text), then `load.finish()` writes and returns the
-counts. It runs inside the file's transaction.
+A load is fed COPY text, `load.copy(csv_text(rows), len(rows))` for each chunk of
+`stage_row(record, seq)` rows (the import's reader thread builds the text; csv_import/
+quick.py builds the same rows from the fields of rows in the usual shape), then
+`load.finish()` writes and returns the counts. It runs inside the file's transaction.
 """
 
 # SQL here is composed from our own table and column names and integer ids only; values
@@ -94,7 +95,7 @@ _HAS_REF = "(s.person_external_id <> '' OR s.person_email_normalized <> '')"
 class StagedLoad:
     """A temporary table of one file's records; dropped at commit.
 
-    `stage_text` turns records into COPY text without touching the database (the import
+    `stage_row` turns a record into a COPY row without touching the database (the import
     builds it in its reader thread while the previous file is written); dimension ids
     (channels, campaigns, accounts) are resolved when the load finishes, by joins."""
 
@@ -109,27 +110,15 @@ class StagedLoad:
         definition = ", ".join(f"{c} {_TYPES.get(c, 'text')}" for c in self.columns)
         self.execute(f"CREATE TEMPORARY TABLE {self.table} ({definition}) ON COMMIT DROP")
 
-    @classmethod
-    def stage_text(cls, numbered: Iterable[tuple[int, Any]]) -> tuple[str, int]:
-        """COPY text of (row number, record) pairs, and how many. A row's seq (its number
-        minus 2: unique, increasing) keeps the file's order and gives a new row its id (the
-        reserved block plus its seq). Consumes `numbered` lazily."""
-        count = 0
-
-        def rows() -> Iterator[tuple[Any, ...]]:
-            nonlocal count
-            for number, record in numbered:
-                count += 1
-                yield cls.stage_row(record, number - 2)
-
-        return csv_text(rows()), count
-
     @staticmethod
     def stage_row(record: Any, seq: int) -> tuple[Any, ...]:
+        """The COPY row of `record` (in the order of `columns`). A row's seq (its row number
+        minus 2: unique, increasing) keeps the file's order and gives a new row its id (the
+        reserved block plus its seq)."""
         raise NotImplementedError
 
     def copy(self, text: str, count: int) -> None:
-        """Stage `count` rows of stage_text."""
+        """Stage `count` rows of COPY text (csv_text of stage rows)."""
         text_columns = [c for c in self.columns if c not in _TYPES]
         copy_text(self.table, self.columns, text_columns, text)
         self.rows += count
