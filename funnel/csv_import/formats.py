@@ -163,11 +163,8 @@ def _opportunity(row: Row) -> tuple[Record | None, list[str]]:
     created_at = row.timestamp("created_at", required=True)
     closed_at = row.timestamp("closed_at")
     status = row.choice("status", OPPORTUNITY_STATUSES, required=True)
-    texts = {
-        column: row.text(column)
-        for column in ("person_external_id", "person_email", "account", "name", "stage")
-        + ("loss_reason", "channel")
-    }
+    optional = ("person_external_id", "person_email", "account", "name", "stage", "loss_reason")
+    texts = {column: row.text(column) for column in (*optional, "channel")}
     currency = row.text("currency")
     if currency and currency.upper() != settings.COMPANY_CURRENCY:
         row.problems.append(

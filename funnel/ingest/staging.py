@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from django.db import connection
@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from funnel.choices import QualificationMode, Stage
 from funnel.ingest.batches import BATCH_SIZE, chunks, refresh_opportunity_dates
-from funnel.ingest.bulk import bulk_window, copy_text, csv_text, reserve_ids
+from funnel.ingest.bulk import bulk_window, copy_text, reserve_ids
 from funnel.ingest.deals import ACTIVITY_FIELDS, OPPORTUNITY_FIELDS, ingest_opportunities
 from funnel.ingest.linking import link_waiting_records, records_wait
 from funnel.ingest.lookups import Dimensions
