@@ -186,7 +186,7 @@ def vacuum_analyze(tables: Sequence[str]) -> None:
 
 # From this many new rows into a table (and at least as many as it holds), its secondary
 # indexes are built again and its foreign keys checked once (see below).
-BULK_WINDOW_ROWS = 50_000
+BULK_WINDOW_ROWS = 20_000
 
 
 @contextmanager

@@ -109,6 +109,9 @@ class StagedLoad:
         self.dims = Dimensions()
         definition = ", ".join(f"{c} {_TYPES.get(c, 'text')}" for c in self.columns)
         self.execute(f"CREATE TEMPORARY TABLE {self.table} ({definition}) ON COMMIT DROP")
+        # The joins of a load hash whole files: in the default 4 MB they spill to disk in
+        # batches. For this transaction only.
+        self.execute("SET LOCAL work_mem = '64MB'")
 
     @staticmethod
     def stage_row(record: Any, seq: int) -> tuple[Any, ...]:
@@ -399,10 +402,16 @@ class StagedActivities(StagedLoad):
             else ""
         )
         with bulk_window(["funnel_activity"], self.rows):
-            created = self._insert_new(source_id, new_only)
-        unlinked = self.scalar(
-            f"SELECT count(*) FROM {stage} s {_person_ref_join(source_id)} "
-            f"WHERE {_HAS_REF} AND {_PERSON_OF_REF} IS NULL"
+            created, waiting = self._insert_new(source_id, new_only)
+        # A new source's rows were all inserted: those waiting for their person are the
+        # unlinked ones. Otherwise rows not written again may wait too: count them all.
+        unlinked = (
+            self.scalar(
+                f"SELECT count(*) FROM {stage} s {_person_ref_join(source_id)} "
+                f"WHERE {_HAS_REF} AND {_PERSON_OF_REF} IS NULL"
+            )
+            if known_source
+            else waiting
         )
         qualifying.refresh_moments(touched | self._persons_of_staged(source_id))
         return IngestResult(
@@ -425,13 +434,23 @@ class StagedActivities(StagedLoad):
             )
             return {row[0] for row in cursor.fetchall()}
 
-    def _insert_new(self, source_id: int, new_only: str) -> int:
-        return self.execute(
-            "INSERT INTO funnel_activity (source_id, external_id, person_id, "
-            f"{', '.join(_ACTIVITY_VALUES)}) SELECT {source_id}, s.external_id, "
-            f"{_PERSON_OF_REF}, {', '.join('s.' + c for c in _ACTIVITY_VALUES)} "
-            f"FROM {self.table} s {_person_ref_join(source_id)} {new_only}"
-        )
+    def _insert_new(self, source_id: int, new_only: str) -> tuple[int, int]:
+        """New activities (ids: a reserved block plus seq): how many, and how many of them
+        wait for their person (a reference that matches nobody yet)."""
+        first_id = reserve_ids("funnel_activity", self.seq_limit)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "WITH written AS (INSERT INTO funnel_activity (id, source_id, external_id, "
+                f"person_id, {', '.join(_ACTIVITY_VALUES)}) SELECT {first_id} + s.seq, "
+                f"{source_id}, s.external_id, {_PERSON_OF_REF}, "
+                f"{', '.join('s.' + c for c in _ACTIVITY_VALUES)} "
+                f"FROM {self.table} s {_person_ref_join(source_id)} {new_only} "
+                "RETURNING person_id, person_external_id, person_email_normalized) "
+                "SELECT count(*), count(*) FILTER (WHERE person_id IS NULL AND "
+                "(person_external_id <> '' OR person_email_normalized <> '')) FROM written"
+            )
+            created, waiting = cursor.fetchone()
+        return int(created), int(waiting)
 
 
 OPPORTUNITY_STAGE_COLUMNS = (
