@@ -27,14 +27,14 @@ TABLE = "funnel_dataversion"
 # not change the version. Every other table of these apps does.
 APPS = ("funnel", "qualification", "feedback", "alignment")
 IGNORED = frozenset({TABLE, "alignment_pageview"})
-FUNCTION = """
+FUNCTION = f"""
 CREATE OR REPLACE FUNCTION kpi_bump_data_version() RETURNS trigger AS $$
 BEGIN
-    UPDATE funnel_dataversion SET version = version + 1 WHERE slot = pg_backend_pid() % 1024;
+    UPDATE {TABLE} SET version = version + 1 WHERE slot = pg_backend_pid() % {SLOTS};
     RETURN NULL;
 END
 $$ LANGUAGE plpgsql
-"""  # TABLE and SLOTS, written out
+"""  # noqa: S608 - constants
 
 
 EPOCH = SLOTS  # the slot that holds the epoch
