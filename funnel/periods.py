@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils import timezone
 
-from funnel.values import parse_timestamp
+from funnel.values import OutsideCalendar, parse_timestamp
 
 _FY = re.compile(r"^FY(\d{4})$")
 _FYQ = re.compile(r"^FY(\d{4})Q([1-4])$")
@@ -237,10 +237,10 @@ def parse_as_of(text: str | None) -> dt.datetime:
     the supported years (in UTC and in company time)."""
     if not text:
         return timezone.now()
-    moment = parse_timestamp(text)
     try:
+        moment = parse_timestamp(text)
         years = (moment.astimezone(dt.UTC).year, moment.astimezone(company_tz()).year)
-    except (OverflowError, ValueError):
+    except (OutsideCalendar, OverflowError):
         years = (0, 0)
     if not all(FIRST_YEAR <= year <= LAST_YEAR for year in years):
         raise PeriodError(

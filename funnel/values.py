@@ -18,6 +18,11 @@ class BadValue(ValueError):
     """A value that breaks the rules of its column."""
 
 
+class OutsideCalendar(BadValue):
+    """A moment that is not one once in UTC (year 0 or 10000): it could be stored but never
+    read back."""
+
+
 _TIMESTAMP = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})"
     r"(?:[T ](?P<time>\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)"
@@ -86,7 +91,9 @@ def parse_timestamp(text: str) -> dt.datetime:
     try:
         parsed.astimezone(dt.UTC)
     except OverflowError:
-        raise BadValue(f"'{text}' is outside the calendar (years 1 to 9999) in UTC") from None
+        raise OutsideCalendar(
+            f"'{text}' is outside the calendar (years 1 to 9999) in UTC"
+        ) from None
     return parsed
 
 
