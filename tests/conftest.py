@@ -52,6 +52,13 @@ TEST_CONNECTION_KEY = "J1mE0SxXNQvYzvUo2x9i2c1bTgxH8nQ6pA3WvG5kR7E="
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """The production hasher is slow on purpose (about a second a password on the CI
+    machine); the tests create and log in users by the hundred and test no hasher."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def connection_secret_key(settings: Any) -> None:
     if not settings.CONNECTION_SECRET_KEYS:
         settings.CONNECTION_SECRET_KEYS = [TEST_CONNECTION_KEY]

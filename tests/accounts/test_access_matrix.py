@@ -360,11 +360,6 @@ def dataset(example_dir: Path, users: dict[str, User]) -> Dataset:
     return Dataset(person.pk, opportunity.pk, objects)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def client_for(role: str, users: dict[str, User]) -> Client:
     client = Client()
     if role != ANONYMOUS:

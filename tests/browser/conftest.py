@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import LazySettings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -128,9 +127,3 @@ def open_tab(browser: Any, live_server: Any) -> Iterator[Callable[..., Tab]]:
         problems += tab.unexpected_errors()
         tab.context.close()
     assert not problems, "errors in the browser:\n" + "\n".join(problems)
-
-
-@pytest.fixture
-def fast_passwords(settings: LazySettings) -> None:
-    """The live server runs in this process: a cheap hasher makes the demo logins fast."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

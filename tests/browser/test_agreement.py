@@ -25,7 +25,7 @@ LOGINS = {user.username: (user.username, user.password) for user in DEMO_USERS}
 
 
 def test_a_draft_is_approved_by_both_teams_on_the_page(
-    open_tab: OpenTab, fast_passwords: None, example_dir: Path
+    open_tab: OpenTab, example_dir: Path
 ) -> None:
     ensure_demo_users()
     for name in ("ma", "sfa"):
@@ -62,9 +62,7 @@ def test_a_draft_is_approved_by_both_teams_on_the_page(
     assert [d.comment for d in draft.decisions.all()] == ["OK from marketing", "OK from sales"]
 
 
-def test_an_ops_admin_fills_in_criteria_rows_in_admin(
-    open_tab: OpenTab, fast_passwords: None
-) -> None:
+def test_an_ops_admin_fills_in_criteria_rows_in_admin(open_tab: OpenTab) -> None:
     """Django admin's criteria form in Chromium: rows, choices, checkboxes, saved as JSON."""
     ensure_demo_users()
     tab = open_tab("ja-JP", width=1440)

@@ -19,9 +19,7 @@ LOGINS = {user.username: (user.username, user.password) for user in DEMO_USERS}
 
 @pytest.mark.parametrize(("locale", "title"), [("ja-JP", "共通KPI設計チェックリスト"),
                                                 ("en-US", "Alignment checklist")])  # fmt: skip
-def test_the_checklist_on_demo_data(
-    open_tab: OpenTab, fast_passwords: None, locale: str, title: str
-) -> None:
+def test_the_checklist_on_demo_data(open_tab: OpenTab, locale: str, title: str) -> None:
     load_demo(dt.date(2026, 11, 25), persons=1500, seed=2026)
     tab = open_tab(locale)
     tab.log_in(*LOGINS["marketing"])
@@ -45,7 +43,7 @@ def test_the_checklist_on_demo_data(
     tab.screenshot(f"checklist-{locale}")
 
 
-def test_what_converts_on_demo_data(open_tab: OpenTab, fast_passwords: None) -> None:
+def test_what_converts_on_demo_data(open_tab: OpenTab) -> None:
     load_demo(dt.date(2026, 11, 25), persons=1500, seed=2026)
     tab = open_tab("ja-JP")
     tab.log_in(*LOGINS["marketing"])
@@ -61,7 +59,7 @@ def test_what_converts_on_demo_data(open_tab: OpenTab, fast_passwords: None) -> 
     tab.screenshot("what-converts-ja-JP")
 
 
-def test_why_mqls_did_not_convert_on_demo_data(open_tab: OpenTab, fast_passwords: None) -> None:
+def test_why_mqls_did_not_convert_on_demo_data(open_tab: OpenTab) -> None:
     load_demo(dt.date(2026, 11, 25), persons=1500, seed=2026)
     tab = open_tab("en-US", width=390)
     tab.log_in(*LOGINS["sales"])

@@ -21,7 +21,7 @@ LOGINS = {user.username: (user.username, user.password) for user in DEMO_USERS}
 
 
 @pytest.fixture
-def demo(fast_passwords: None) -> None:
+def demo() -> None:
     load_demo(dt.date(2026, 11, 25), persons=1500, seed=2026)
 
 

@@ -20,9 +20,7 @@ LOGINS = {user.username: (user.username, user.password) for user in DEMO_USERS}
 @pytest.mark.parametrize(
     ("locale", "title"), [("ja-JP", "週次ミーティング"), ("en-US", "Weekly meeting")]
 )
-def test_the_meeting_is_run_from_one_page(
-    open_tab: OpenTab, fast_passwords: None, locale: str, title: str
-) -> None:
+def test_the_meeting_is_run_from_one_page(open_tab: OpenTab, locale: str, title: str) -> None:
     load_demo(dt.date(2026, 11, 25), persons=1500, seed=2026)
     tab = open_tab(locale)
     tab.log_in(*LOGINS["sales"])

@@ -85,13 +85,13 @@ def html_lang(tab: Tab) -> str:
 
 
 @pytest.fixture
-def demo(fast_passwords: None) -> None:
+def demo() -> None:
     """A small demo company (1,500 persons): about a second to load on either database."""
     load_demo(TODAY, persons=1500, seed=2026)
 
 
 @pytest.fixture
-def demo_users(fast_passwords: None) -> None:
+def demo_users() -> None:
     """The demo logins on an empty database."""
     ensure_demo_users()
 

@@ -30,9 +30,7 @@ PHONE = 390
 
 
 @pytest.fixture
-def portal(
-    fast_passwords: None, settings: object, tmp_path: Path
-) -> Iterator[HubSpotContractServer]:
+def portal(settings: object, tmp_path: Path) -> Iterator[HubSpotContractServer]:
     """Demo logins, a HubSpot connection to the contract server, tasks run in-process."""
     settings.UPLOAD_DIR = tmp_path / "uploads"  # type: ignore[attr-defined]
     ensure_demo_users()

@@ -31,12 +31,6 @@ MARKETING_CHANNELS = {
 }
 
 
-@pytest.fixture
-def fast_passwords(settings: Any) -> None:
-    """The real hasher costs ~0.3 s a password; the demo logins are what is under test."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture(scope="module")
 def demo() -> DemoData:
     return build_demo(TODAY, SIZE, seed=7)
@@ -182,7 +176,6 @@ def test_targets_cover_the_history_the_current_and_the_next_quarter(demo: DemoDa
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("fast_passwords")
 def test_loading_twice_changes_nothing() -> None:
     first = load_demo(TODAY, SIZE, seed=7)
     second = load_demo(TODAY, SIZE, seed=7)
@@ -201,7 +194,6 @@ def test_loading_twice_changes_nothing() -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("fast_passwords")
 def test_the_command_prints_counts_and_logins_that_work() -> None:
     out = StringIO()
     call_command("load_demo", persons=SIZE, seed=7, today=TODAY, allow_production=True, stdout=out)

@@ -38,12 +38,6 @@ EXAMPLE_COUNTS = {
 URLS = ("/records/persons/", "/records/opportunities/")
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    """The role users' passwords are never checked here (force_login): hash them cheaply."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def example(example_dir: Path) -> None:
     for name in ("ma", "sfa"):
