@@ -177,12 +177,15 @@ class MarketoClient:
 
     def _get(self, path: str, params: dict[str, Any]) -> Answer:
         query = urllib.parse.urlencode(params)
-        if len(self.transport.base_url + path) + len(query) + 1 > URI_LIMIT:
-            return self._post_as_get(path, params)
+        too_long = len(self.transport.base_url + path) + len(query) + 1 > URI_LIMIT
         try:
-            answer = self.transport.call("GET", path, params)
-        except UriTooLong:
-            return self._post_as_get(path, params)
+            if too_long:  # known before sending: no call spent on the 414
+                answer = self._post_as_get(path, params)
+            else:
+                answer = self.transport.call("GET", path, params)
+        except UriTooLong:  # a server whose limit is lower than URI_LIMIT
+            answer = self._post_as_get(path, params)
+        # The run's first Date (its next paging token's start), whichever way it was read.
         if self.first_date is None:
             self.first_date = answer.headers.get("Date")
         return answer
