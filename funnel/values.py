@@ -36,8 +36,10 @@ def _tz() -> ZoneInfo:
     return ZoneInfo(settings.COMPANY_TIME_ZONE)
 
 
-# PostgreSQL stores offsets up to ±15:59 (real zones span -12:00 to +14:00).
-_MAX_OFFSET_HOURS = 15
+# Offsets under 24 h are valid (kpi-spec section 6), but PostgreSQL takes a moment with an
+# offset of at most ±15:59 (real zones span -12:00 to +14:00): a larger one is kept as its
+# UTC instant, which is what is stored anyway.
+_STORABLE_OFFSET = dt.timedelta(hours=16)
 # The two shapes exports write nearly always, 2026-05-10T09:30:00Z and
 # 2026-05-10T09:30:00+09:00, within the offsets above and away from the calendar's first and
 # last year (where the UTC instant could leave it).
@@ -72,11 +74,8 @@ def parse_timestamp(text: str) -> dt.datetime:
         if zone and zone not in ("Z", "z"):
             digits = zone[1:].replace(":", "")
             hours, minutes = int(digits[:2]), int(digits[2:] or 0)
-            if hours > _MAX_OFFSET_HOURS or minutes >= 60:
-                raise BadValue(
-                    f"'{text}': the UTC offset {zone} is out of range "
-                    f"(at most ±{_MAX_OFFSET_HOURS}:59)"
-                )
+            if hours >= 24 or minutes >= 60:
+                raise BadValue(f"'{text}': the UTC offset {zone} is out of range")
         if match["time"] is None:
             day = dt.date.fromisoformat(match["date"])
             parsed = dt.datetime.combine(day, dt.time.min, tzinfo=_tz())
@@ -89,11 +88,14 @@ def parse_timestamp(text: str) -> dt.datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=_tz())
     try:
-        parsed.astimezone(dt.UTC)
+        in_utc = parsed.astimezone(dt.UTC)
     except OverflowError:
         raise OutsideCalendar(
             f"'{text}' is outside the calendar (years 1 to 9999) in UTC"
         ) from None
+    offset = parsed.utcoffset()
+    if offset is not None and abs(offset) >= _STORABLE_OFFSET:
+        return in_utc  # the same instant, in an offset the database can store
     return parsed
 
 
