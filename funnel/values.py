@@ -41,22 +41,25 @@ def _tz() -> ZoneInfo:
 # UTC instant, which is what is stored anyway.
 _STORABLE_OFFSET = dt.timedelta(hours=16)
 # The two shapes exports write nearly always, 2026-05-10T09:30:00Z and
-# 2026-05-10T09:30:00+09:00, within the offsets above and away from the calendar's first and
-# last year (where the UTC instant could leave it).
+# 2026-05-10T09:30:00+09:00, away from the calendar's first and last year (where the UTC
+# instant could leave it).
 _CANONICAL_TIMESTAMP = re.compile(
-    r"(?!0000|0001|9999)\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:Z|[+-](?:0\d|1[0-5]):[0-5]\d)",
-    re.ASCII,
+    r"(?!0000|0001|9999)\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:Z|[+-]\d\d:[0-5]\d)", re.ASCII
 )
 
 
 def canonical_timestamp(value: str) -> dt.datetime | None:
-    """A timestamp in the usual shape, read without the rules below (an import parses
-    millions of them); None for anything else, which takes the full rules."""
+    """A timestamp in the usual shape with an offset the database takes as it is, read
+    without the rules below (an import parses millions of them); None for anything else,
+    which takes the full rules."""
     if _CANONICAL_TIMESTAMP.fullmatch(value):
         try:
-            return dt.datetime.fromisoformat(value)
-        except ValueError:  # a day or hour that does not exist
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:  # a day, hour or offset that does not exist
             return None
+        offset = parsed.utcoffset()
+        if offset is not None and abs(offset) < _STORABLE_OFFSET:
+            return parsed
     return None
 
 

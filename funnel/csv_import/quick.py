@@ -117,8 +117,8 @@ def quick_activity(header: Sequence[str]) -> QuickRow:
     def build(fields: list[str], seq: int) -> tuple[Any, ...] | None:
         f = [*fields, ""]
         external_id, activity_type = f[ext].strip(), f[kind].strip()
-        moment, reference, address = f[occurred].strip(), f[person_ref].strip(), f[person_email]
-        address = address.strip()
+        moment, reference = f[occurred].strip(), f[person_ref].strip()
+        address = f[person_email].strip()
         if (
             not external_id
             or len(external_id) > ext_limit
