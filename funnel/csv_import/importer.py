@@ -26,7 +26,7 @@ from funnel.choices import SourceKind
 from funnel.csv_import.formats import IMPORT_ORDER, KINDS, FileKind, kind_of
 from funnel.csv_import.reader import FileProblem, Problem
 from funnel.csv_import.reading import FileRead, Plan, Reader
-from funnel.ingest.bulk import relax_commit_durability, vacuum_analyze
+from funnel.ingest.bulk import VacuumAhead, relax_commit_durability
 from funnel.ingest.deals import ActivityBulkLoad
 from funnel.ingest.persons import PersonBulkLoad
 from funnel.ingest.staging import STAGED_LOADS, StagedLoad
@@ -136,6 +136,8 @@ def import_csv_files(
     staging = connection.vendor == "postgresql"
     plans = [(path, _plan(path, kind, encoding, staging)) for path in collect_files(paths, kind)]
     reader = Reader(plans, CHUNK_ROWS)
+    vacuum = VacuumAhead()
+    written: set[str] = set()
     try:
         # A dry run sees its own files (opportunities find the persons of the same run)
         # and is rolled back as a whole at the end; a real run commits file by file.
@@ -147,20 +149,31 @@ def import_csv_files(
                 report.files[-1].seconds = time.perf_counter() - started
                 if on_file is not None and not dry_run:
                     on_file(report.files[-1])
+                if not dry_run:
+                    written |= _tables_written(report.files[-1])
+                    later = {
+                        t for _, p in plans[index + 1 :] if p for t in _TABLES.get(p.kind.name, ())
+                    }
+                    vacuum.add(written - later)
+                    written &= later
             if dry_run:
                 raise _DryRunRollback
     except _DryRunRollback:
         return report
     finally:
         reader.close()
-    written = {
-        table
-        for f in report.files
-        if f.kind in _TABLES and (f.result.created or f.result.updated)
-        for table in _TABLES[f.kind]
-    }
-    vacuum_analyze(sorted(written))
+        vacuum.finish()
     return report
+
+
+def _tables(kind: str | None) -> tuple[str, ...]:
+    return _TABLES.get(kind or "", ())
+
+
+def _tables_written(file_report: FileReport) -> set[str]:
+    """The tables a file's rows went to (and those of the records they link)."""
+    result = file_report.result
+    return set(_tables(file_report.kind)) if result.created or result.updated else set()
 
 
 def _plan(path: Path, kind: str | None, encoding: str | None, staging: bool) -> Plan | None:

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from funnel.choices import QualificationMode, Stage
 from funnel.ingest.batches import BATCH_SIZE, chunks, refresh_opportunity_dates
-from funnel.ingest.bulk import bulk_window, copy_text, reserve_ids
+from funnel.ingest.bulk import analyze_roughly, bulk_window, copy_text, reserve_ids
 from funnel.ingest.deals import ACTIVITY_FIELDS, OPPORTUNITY_FIELDS, ingest_opportunities
 from funnel.ingest.linking import link_waiting_records, records_wait
 from funnel.ingest.lookups import Dimensions
@@ -77,17 +77,22 @@ _TYPES = {
 
 def _person_ref_join(source_id: int) -> str:
     """How a staged opportunity or activity (alias s) finds its person (linking.py says it
-    in ORM terms): by external id within its source, else by normalised email in any
-    source."""
+    in ORM terms): by external id within its source (this join), else by normalised email
+    in any source (_PERSON_OF_REF)."""
     return (
         f"LEFT JOIN funnel_sourceperson ref ON ref.source_id = {int(source_id)} "
-        "AND ref.external_id = s.person_external_id AND s.person_external_id <> '' "
-        "LEFT JOIN funnel_person by_email ON by_email.email_normalized = "
-        "s.person_email_normalized AND by_email.email_normalized <> ''"
+        "AND ref.external_id = s.person_external_id AND s.person_external_id <> ''"
     )
 
 
-_PERSON_OF_REF = "COALESCE(ref.person_id, by_email.id)"
+# The email is looked up only when the external id found nobody (COALESCE evaluates its
+# second argument only then): an export's references nearly all match by id, and a join
+# probed the email index for every row anyway.
+_PERSON_OF_REF = (
+    "COALESCE(ref.person_id, (SELECT by_email.id FROM funnel_person by_email "
+    "WHERE by_email.email_normalized = s.person_email_normalized "
+    "AND by_email.email_normalized <> ''))"
+)
 _DIMENSION_JOINS = "LEFT JOIN funnel_channel ch ON s0.channel <> '' AND ch.key = s0.channel"
 _HAS_REF = "(s.person_external_id <> '' OR s.person_email_normalized <> '')"
 
@@ -134,6 +139,16 @@ class StagedLoad:
             cursor.execute(f"SELECT DISTINCT {', '.join(columns)} FROM {self.table}")
             return cursor.fetchall()
 
+    def add_accounts(self, column: str) -> None:
+        """The accounts named in `column` that do not exist yet, in one statement (the
+        staged rows find theirs by a join; tens of thousands of names took a second as
+        model instances)."""
+        self.execute(
+            "INSERT INTO funnel_account (name, industry, company_size) "
+            f"SELECT DISTINCT {column}, '', '' FROM {self.table} WHERE {column} <> '' "
+            "ORDER BY 1 ON CONFLICT (name) DO NOTHING"
+        )
+
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         started = time.perf_counter()
         with connection.cursor() as cursor:
@@ -151,7 +166,7 @@ class StagedLoad:
         """A temporary table from `query`, analyzed so the planner knows its size."""
         name = f"{self.table}_{suffix}"
         self.execute(f"CREATE TEMPORARY TABLE {name} ON COMMIT DROP AS {query}", params)
-        self.execute(f"ANALYZE {name}")
+        analyze_roughly([name])
         return name
 
     def rows_of(self, seqs: str, staged: str) -> tuple[str, int]:
@@ -163,10 +178,12 @@ class StagedLoad:
         return f"{staged} JOIN {seqs} n ON n.seq = s.seq", count
 
     def leftover(
-        self, exclude: Sequence[str], build: Callable[[dict[str, Any]], Any]
+        self, exclude: Sequence[str], handled: int, build: Callable[[dict[str, Any]], Any]
     ) -> Iterator[list[Any]]:
-        """Staged rows not in the `exclude` tables (by seq), in file order, as records,
-        in batches: what the batch path must handle."""
+        """Staged rows not in the `exclude` tables (by seq; `handled` rows in all), in file
+        order, as records, in batches: what the batch path must handle."""
+        if handled == self.rows:
+            return
         not_in = " ".join(
             f"AND NOT EXISTS (SELECT 1 FROM {t} x WHERE x.seq = s.seq)" for t in exclude
         )
@@ -212,7 +229,7 @@ class StagedPersons(StagedLoad):
         pairs = self.distinct("channel", "campaign")
         self.dims.load_channels(channel for channel, _ in pairs)
         self.dims.load_campaigns(pairs)
-        self.dims.load_accounts(company for (company,) in self.distinct("company"))
+        self.add_accounts("company")
         return (
             "(SELECT s0.*, ch.id AS channel_id, ca.id AS campaign_id, ac.id AS account_id "
             f"FROM {self.table} s0 {_DIMENSION_JOINS} "
@@ -224,7 +241,7 @@ class StagedPersons(StagedLoad):
     def finish(self) -> IngestResult:
         source_id = int(self.source.pk)
         stage = self.table
-        self.execute(f"ANALYZE {stage}")
+        analyze_roughly([stage])
         staged = self.with_ids()
         known_source = SourcePerson.objects.filter(source_id=source_id).exists()
         shared = self.temp(
@@ -276,7 +293,7 @@ class StagedPersons(StagedLoad):
             )
         result = IngestResult(created=created, unchanged=unchanged)
         load: PersonBulkLoad | None = None
-        for records in self.leftover(exclude, _person_record):
+        for records in self.leftover(exclude, count + unchanged, _person_record):
             if load is None and len(records) >= BATCH_SIZE:
                 load = PersonBulkLoad(self.source)
             result.add(ingest_persons(self.source, records, load))
@@ -377,7 +394,7 @@ class StagedActivities(StagedLoad):
     def finish(self) -> IngestResult:
         source_id = int(self.source.pk)
         stage = self.table
-        self.execute(f"ANALYZE {stage}")
+        analyze_roughly([stage])
         resolved = (
             f"SELECT s.external_id, {_PERSON_OF_REF} AS person_id, "
             f"{', '.join('s.' + c for c in _ACTIVITY_VALUES)} "
@@ -402,7 +419,7 @@ class StagedActivities(StagedLoad):
             else ""
         )
         with bulk_window(["funnel_activity"], self.rows):
-            created, waiting = self._insert_new(source_id, new_only)
+            created, first_id = self._insert_new(source_id, new_only)
         # A new source's rows were all inserted: those waiting for their person are the
         # unlinked ones. Otherwise rows not written again may wait too: count them all.
         unlinked = (
@@ -411,7 +428,7 @@ class StagedActivities(StagedLoad):
                 f"WHERE {_HAS_REF} AND {_PERSON_OF_REF} IS NULL"
             )
             if known_source
-            else waiting
+            else self._waiting(source_id, first_id)
         )
         qualifying.refresh_moments(touched | self._persons_of_staged(source_id))
         return IngestResult(
@@ -435,22 +452,29 @@ class StagedActivities(StagedLoad):
             return {row[0] for row in cursor.fetchall()}
 
     def _insert_new(self, source_id: int, new_only: str) -> tuple[int, int]:
-        """New activities (ids: a reserved block plus seq): how many, and how many of them
-        wait for their person (a reference that matches nobody yet)."""
+        """New activities (ids: a reserved block plus seq): how many, and the block's first
+        id."""
         first_id = reserve_ids("funnel_activity", self.seq_limit)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "WITH written AS (INSERT INTO funnel_activity (id, source_id, external_id, "
-                f"person_id, {', '.join(_ACTIVITY_VALUES)}) SELECT {first_id} + s.seq, "
-                f"{source_id}, s.external_id, {_PERSON_OF_REF}, "
-                f"{', '.join('s.' + c for c in _ACTIVITY_VALUES)} "
-                f"FROM {self.table} s {_person_ref_join(source_id)} {new_only} "
-                "RETURNING person_id, person_external_id, person_email_normalized) "
-                "SELECT count(*), count(*) FILTER (WHERE person_id IS NULL AND "
-                "(person_external_id <> '' OR person_email_normalized <> '')) FROM written"
+        created = self.execute(
+            "INSERT INTO funnel_activity (id, source_id, external_id, "
+            f"person_id, {', '.join(_ACTIVITY_VALUES)}) SELECT {first_id} + s.seq, "
+            f"{source_id}, s.external_id, {_PERSON_OF_REF}, "
+            f"{', '.join('s.' + c for c in _ACTIVITY_VALUES)} "
+            f"FROM {self.table} s {_person_ref_join(source_id)} {new_only}"
+        )
+        return created, first_id
+
+    def _waiting(self, source_id: int, first_id: int) -> int:
+        """How many of the new activities wait for their person (a reference that matches
+        nobody yet): read from the small partial index of unlinked rows."""
+        return int(
+            self.scalar(
+                f"SELECT count(*) FROM funnel_activity a WHERE a.source_id = {source_id} "
+                f"AND a.person_id IS NULL AND a.id BETWEEN {first_id} "
+                f"AND {first_id + self.seq_limit - 1} "
+                "AND (a.person_external_id <> '' OR a.person_email_normalized <> '')"
             )
-            created, waiting = cursor.fetchone()
-        return int(created), int(waiting)
+        )
 
 
 OPPORTUNITY_STAGE_COLUMNS = (
@@ -499,7 +523,7 @@ class StagedOpportunities(StagedLoad):
     def with_ids(self) -> str:
         """The staged rows with the ids of their channel and account (alias s)."""
         self.dims.load_channels(channel for (channel,) in self.distinct("channel"))
-        self.dims.load_accounts(account for (account,) in self.distinct("account"))
+        self.add_accounts("account")
         return (
             "(SELECT s0.*, ch.id AS channel_id, ac.id AS account_id "
             f"FROM {self.table} s0 {_DIMENSION_JOINS} "
@@ -509,7 +533,7 @@ class StagedOpportunities(StagedLoad):
     def finish(self) -> IngestResult:
         source_id = int(self.source.pk)
         stage = self.table
-        self.execute(f"ANALYZE {stage}")
+        analyze_roughly([stage])
         known_source = Opportunity.objects.filter(source_id=source_id).exists()
         new_only = (
             "WHERE NOT EXISTS (SELECT 1 FROM funnel_opportunity o "
@@ -535,7 +559,7 @@ class StagedOpportunities(StagedLoad):
                 "AND o.person_id IS NULL "
                 "AND (o.person_external_id <> '' OR o.person_email_normalized <> '')"
             )
-        for records in self.leftover([new], _opportunity_record):
+        for records in self.leftover([new], count, _opportunity_record):
             result.add(ingest_opportunities(self.source, records))
         return result
 

@@ -16,7 +16,7 @@ import pytest
 from django.db import connection
 from hypothesis import given, settings
 
-from funnel.csv_import import importer
+from funnel.csv_import import importer, reading
 from funnel.csv_import.importer import import_csv_files
 from funnel.ingest import bulk
 from funnel.models import Activity, Opportunity, Person, Source, SourcePerson, StageEntry
@@ -170,6 +170,8 @@ def _run(
     _clean()
     monkeypatch.setattr(importer, "BULK_ROWS", -1 if large else 10**9)
     monkeypatch.setattr(bulk, "BULK_WINDOW_ROWS", 0 if large else 10**9)
+    # Staged in batches of three rows: merges and duplicates inside and across batches.
+    monkeypatch.setattr(reading, "STAGED_BATCH_ROWS", 3 if large else 20_000)
     root = tmp_path / ("large" if large else "small") / str(id(rounds))
     root.mkdir(parents=True)
     return _import(root, rounds), _stored()
@@ -300,8 +302,6 @@ def test_a_large_file_read_in_batches_reports_and_stores_what_a_small_one_does(
 ) -> None:
     """Batches of two rows: duplicates across batches are found and never staged; errors
     keep the file's row order."""
-    from funnel.csv_import import reading
-
     (tmp_path / "persons.csv").write_text(PERSONS_WITH_PROBLEMS)
     monkeypatch.setattr(importer, "BULK_ROWS", 10**9)
     small = import_csv_files("ma", [tmp_path]).files[0]

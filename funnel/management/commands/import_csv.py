@@ -19,6 +19,9 @@ class Command(BaseCommand):
         "Import canonical CSV files (persons, opportunities, activities, costs, targets). "
         "Bad rows are reported with file, row and column and skipped; good rows are imported."
     )
+    # The system checks (URLs, admin, templates: a second of start-up) say nothing about
+    # importing data; `manage.py check`, migrate and the web server run them.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("paths", nargs="+", type=Path, help="CSV files or directories")
