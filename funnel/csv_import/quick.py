@@ -20,7 +20,7 @@ from typing import Any
 
 from funnel.csv_import.formats import ACTIVITY_TYPES, TEXT_LIMITS
 from funnel.ingest.persons import disqualify_reason_code
-from funnel.values import canonical_timestamp
+from funnel.values import is_canonical_timestamp
 
 QuickRow = Callable[[list[str], int], tuple[Any, ...] | None]
 
@@ -72,10 +72,10 @@ def quick_person(header: Sequence[str]) -> QuickRow:
             or len(owner_name) > owner_limit
             or len(channel_key) > channel_limit
             or len(campaign_key) > campaign_limit
-            or canonical_timestamp(created_at) is None
-            or (mql_at and canonical_timestamp(mql_at) is None)
-            or (sql_at and canonical_timestamp(sql_at) is None)
-            or (disqualified_at and canonical_timestamp(disqualified_at) is None)
+            or not is_canonical_timestamp(created_at)
+            or (mql_at and not is_canonical_timestamp(mql_at))
+            or (sql_at and not is_canonical_timestamp(sql_at))
+            or (disqualified_at and not is_canonical_timestamp(disqualified_at))
             or (lead_score and not (len(lead_score) <= 9 and lead_score.isascii()
                                     and lead_score.isdigit()))
         ):  # fmt: skip
@@ -124,7 +124,7 @@ def quick_activity(header: Sequence[str]) -> QuickRow:
             or len(external_id) > ext_limit
             or activity_type not in types
             or not moment
-            or canonical_timestamp(moment) is None
+            or not is_canonical_timestamp(moment)
             or len(reference) > ref_limit
             or len(address) > email_limit
         ):

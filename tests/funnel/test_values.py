@@ -254,3 +254,63 @@ def test_canonical_timestamps_keep_their_instant_and_offset(
         parsed = parse_timestamp(text)
         assert parsed == aware
         assert values.canonical_timestamp(text) in (None, parsed)  # None beyond ±15:59
+
+
+# Strings near the canonical shape: every digit position may hold any digit, and the zone
+# any offset or a few wrong shapes.
+_NEAR_CANONICAL = st.builds(
+    lambda year, month, day, hour, minute, second, zone, sep: (
+        f"{year:04d}-{month:02d}-{day:02d}{sep}{hour:02d}:{minute:02d}:{second:02d}{zone}"
+    ),
+    st.sampled_from([0, 1, 2, 1999, 2024, 2026, 2100, 9998, 9999]),
+    st.integers(0, 13),
+    st.integers(0, 32),
+    st.integers(0, 25),
+    st.integers(0, 61),
+    st.integers(0, 61),
+    st.one_of(
+        st.sampled_from(["Z", "z", "", "+09", "+0900", " Z"]),
+        st.builds(
+            lambda sign, h, m: f"{sign}{h:02d}:{m:02d}",
+            st.sampled_from("+-"),
+            st.integers(0, 30),
+            st.integers(0, 61),
+        ),
+    ),
+    st.sampled_from(["T", " ", "t"]),
+)
+
+
+@given(_NEAR_CANONICAL)
+def test_the_quick_check_agrees_with_the_canonical_parser(text: str) -> None:
+    assert values.is_canonical_timestamp(text) == (values.canonical_timestamp(text) is not None)
+
+
+@pytest.mark.parametrize("text", TIMESTAMPS)
+def test_the_quick_check_agrees_on_every_listed_timestamp(text: str) -> None:
+    assert values.is_canonical_timestamp(text) == (values.canonical_timestamp(text) is not None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-05-10T09:30:00+15:59",
+        "2026-05-10T09:30:00-15:59",
+        "2026-05-10T09:30:00+16:00",
+        "2026-05-10T09:30:00-16:00",
+        "2026-05-10T09:30:00+23:59",
+        "2026-05-10T09:30:00+24:00",
+        "2026-05-10T23:59:59Z",
+        "2026-05-10T24:00:00Z",
+        "2026-05-10T09:60:00Z",
+        "2026-05-10T09:30:60Z",
+        "2024-02-29T09:30:00Z",
+        "2026-02-29T09:30:00Z",
+        "2026-04-31T09:30:00Z",
+        "2026-00-10T09:30:00Z",
+        "0001-01-01T09:30:00Z",
+        "9999-12-31T09:30:00Z",
+    ],
+)
+def test_the_quick_check_agrees_at_every_edge(text: str) -> None:
+    assert values.is_canonical_timestamp(text) == (values.canonical_timestamp(text) is not None)
