@@ -105,12 +105,14 @@ class StagedLoad:
     (channels, campaigns, accounts) are resolved when the load finishes, by joins."""
 
     columns: tuple[str, ...] = ()
+    names_dimensions = False  # its rows name channels, campaigns or accounts
 
     def __init__(self, source: Source) -> None:
         self.source = source
         self.table = f"kb_stage_{next(_names)}"
         self.rows = 0
         self.seq_limit = 0  # every staged seq is below it (set when the file is read)
+        self.batch_made = False
         self.dims = Dimensions()
         definition = ", ".join(f"{c} {_TYPES.get(c, 'text')}" for c in self.columns)
         self.execute(f"CREATE TEMPORARY TABLE {self.table} ({definition}) ON COMMIT DROP")
@@ -126,26 +128,41 @@ class StagedLoad:
         raise NotImplementedError
 
     def copy(self, text: str, count: int) -> None:
-        """Stage `count` rows of COPY text (csv_text of stage rows)."""
+        """Stage `count` rows of COPY text (csv_text of stage rows). A kind whose rows
+        name channels, campaigns or accounts has the missing ones added batch by batch,
+        while the reader parses the next batch and PostgreSQL would wait."""
         text_columns = [c for c in self.columns if c not in _TYPES]
-        copy_text(self.table, self.columns, text_columns, text)
+        if not self.names_dimensions:
+            copy_text(self.table, self.columns, text_columns, text)
+        else:
+            batch = f"{self.table}_batch"
+            if not self.batch_made:
+                self.execute(f"CREATE TEMPORARY TABLE {batch} (LIKE {self.table}) ON COMMIT DROP")
+                self.batch_made = True
+            copy_text(batch, self.columns, text_columns, text)
+            self.add_dimensions(batch)
+            self.execute(f"INSERT INTO {self.table} SELECT * FROM {batch}")
+            self.execute(f"TRUNCATE {batch}")
         self.rows += count
+
+    def add_dimensions(self, table: str) -> None:
+        """The channels, campaigns and accounts the rows of `table` name that do not
+        exist yet (when `names_dimensions`)."""
 
     def finish(self) -> IngestResult:
         raise NotImplementedError
 
-    def distinct(self, *columns: str) -> list[tuple[Any, ...]]:
+    def distinct(self, *columns: str, table: str | None = None) -> list[tuple[Any, ...]]:
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT DISTINCT {', '.join(columns)} FROM {self.table}")
+            cursor.execute(f"SELECT DISTINCT {', '.join(columns)} FROM {table or self.table}")
             return cursor.fetchall()
 
-    def add_accounts(self, column: str) -> None:
-        """The accounts named in `column` that do not exist yet, in one statement (the
-        staged rows find theirs by a join; tens of thousands of names took a second as
-        model instances)."""
+    def add_accounts(self, column: str, table: str) -> None:
+        """The accounts named in `column` of `table` that do not exist yet, in one
+        statement (tens of thousands of names took a second as model instances)."""
         self.execute(
             "INSERT INTO funnel_account (name, industry, company_size) "
-            f"SELECT DISTINCT {column}, '', '' FROM {self.table} WHERE {column} <> '' "
+            f"SELECT DISTINCT {column}, '', '' FROM {table} WHERE {column} <> '' "
             "ORDER BY 1 ON CONFLICT (name) DO NOTHING"
         )
 
@@ -224,12 +241,16 @@ class StagedPersons(StagedLoad):
             record.campaign,
         )
 
-    def with_ids(self) -> str:
-        """The staged rows with the ids of their channel, campaign and account (alias s)."""
-        pairs = self.distinct("channel", "campaign")
+    names_dimensions = True
+
+    def add_dimensions(self, table: str) -> None:
+        pairs = self.distinct("channel", "campaign", table=table)
         self.dims.load_channels(channel for channel, _ in pairs)
         self.dims.load_campaigns(pairs)
-        self.add_accounts("company")
+        self.add_accounts("company", table)
+
+    def with_ids(self) -> str:
+        """The staged rows with the ids of their channel, campaign and account (alias s)."""
         return (
             "(SELECT s0.*, ch.id AS channel_id, ca.id AS campaign_id, ac.id AS account_id "
             f"FROM {self.table} s0 {_DIMENSION_JOINS} "
@@ -520,10 +541,14 @@ class StagedOpportunities(StagedLoad):
             record.channel,
         )
 
+    names_dimensions = True
+
+    def add_dimensions(self, table: str) -> None:
+        self.dims.load_channels(channel for (channel,) in self.distinct("channel", table=table))
+        self.add_accounts("account", table)
+
     def with_ids(self) -> str:
         """The staged rows with the ids of their channel and account (alias s)."""
-        self.dims.load_channels(channel for (channel,) in self.distinct("channel"))
-        self.add_accounts("account")
         return (
             "(SELECT s0.*, ch.id AS channel_id, ac.id AS account_id "
             f"FROM {self.table} s0 {_DIMENSION_JOINS} "
