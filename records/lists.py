@@ -47,10 +47,12 @@ def origin_expression() -> Case:
     )
 
 
+# The normalised email is lower case already (and compared byte by byte on PostgreSQL,
+# where UPPER would only fold ASCII letters): the search text is lowered instead.
 def _person_search(text: str) -> Q:
     return (
         Q(name__icontains=text)
-        | Q(email_normalized__icontains=text)
+        | Q(email_normalized__contains=text.lower())
         | Q(company__icontains=text)
         | Q(account__name__icontains=text)
     )
@@ -62,7 +64,7 @@ def _opportunity_search(text: str) -> Q:
         | Q(external_id__icontains=text)
         | Q(account__name__icontains=text)
         | Q(person__name__icontains=text)
-        | Q(person__email_normalized__icontains=text)
+        | Q(person__email_normalized__contains=text.lower())
         | Q(person__company__icontains=text)
     )
 

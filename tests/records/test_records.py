@@ -550,3 +550,15 @@ def test_the_detail_pages_read_a_fixed_number_of_queries(
     opp = Opportunity.objects.first().pk  # type: ignore[union-attr]
     with django_assert_max_num_queries(6):
         _html(sales.get(f"/records/opportunities/{opp}/"))
+
+
+@pytest.mark.django_db
+def test_the_search_finds_an_email_in_any_case_beyond_ascii() -> None:
+    """Normalised emails are compared byte by byte on PostgreSQL (KeyField): the search
+    lowers its text instead of folding the column's case."""
+    from records.lists import _person_search
+
+    source = Source.objects.create(name="ma", kind="csv")
+    load(source, persons=[person("E1", jst(2026, 5, 1), email="Élodie.Ümit@Example.JP")])
+    for text in ("élodie.ümit@", "ÉLODIE.ÜMIT@EXAMPLE", "Ümit@example.jp"):
+        assert Person.objects.filter(_person_search(text)).count() == 1, text
