@@ -42,30 +42,9 @@ def _tz() -> ZoneInfo:
 # UTC instant, which is what is stored anyway.
 _STORABLE_OFFSET = dt.timedelta(hours=16)
 # The two shapes exports write nearly always, 2026-05-10T09:30:00Z and
-# 2026-05-10T09:30:00+09:00, away from the calendar's first and last year (where the UTC
-# instant could leave it).
-_CANONICAL_TIMESTAMP = re.compile(
-    r"(?!0000|0001|9999)\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:Z|[+-]\d\d:[0-5]\d)", re.ASCII
-)
-
-
-def canonical_timestamp(value: str) -> dt.datetime | None:
-    """A timestamp in the usual shape with an offset the database takes as it is, read
-    without the rules below (an import parses millions of them); None for anything else,
-    which takes the full rules."""
-    if _CANONICAL_TIMESTAMP.fullmatch(value):
-        try:
-            parsed = dt.datetime.fromisoformat(value)
-        except ValueError:  # a day, hour or offset that does not exist
-            return None
-        offset = parsed.utcoffset()
-        if offset is not None and abs(offset) < _STORABLE_OFFSET:
-            return parsed
-    return None
-
-
-# canonical_timestamp's shape with the time's ranges spelt out, parted into the day and the
-# zone, which an import meets few distinct values of: their checks are remembered.
+# 2026-05-10T09:30:00+09:00, with the time's ranges spelt out and away from the calendar's
+# first and last year (where the UTC instant could leave it); parted into the day and the
+# zone, which an import meets few distinct values of, so their checks are remembered.
 _CANONICAL_PARTS = re.compile(
     r"(?!0000|0001|9999)(\d{4}-\d\d-\d\d)T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
     r"(Z|[+-]\d\d:[0-5]\d)",
@@ -90,10 +69,18 @@ def _storable_zone(text: str) -> bool:
 
 
 def is_canonical_timestamp(value: str) -> bool:
-    """canonical_timestamp(value) is not None, without building the datetime: the import's
-    quick rows (csv_import/quick.py) only check their timestamps, millions of them."""
+    """Whether `value` is a timestamp in the usual shape with an offset the database takes
+    as it is, checked without building the datetime: the import's quick rows
+    (csv_import/quick.py) only check their timestamps, millions of them."""
     match = _CANONICAL_PARTS.fullmatch(value)
     return match is not None and _calendar_day(match[1]) and _storable_zone(match[2])
+
+
+def canonical_timestamp(value: str) -> dt.datetime | None:
+    """A timestamp in the usual shape (is_canonical_timestamp), read without the rules
+    below (an import parses millions of them); None for anything else, which takes the
+    full rules."""
+    return dt.datetime.fromisoformat(value) if is_canonical_timestamp(value) else None
 
 
 def parse_timestamp(text: str) -> dt.datetime:

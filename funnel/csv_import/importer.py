@@ -151,9 +151,7 @@ def import_csv_files(
                     on_file(report.files[-1])
                 if not dry_run:
                     written |= _tables_written(report.files[-1])
-                    later = {
-                        t for _, p in plans[index + 1 :] if p for t in _TABLES.get(p.kind.name, ())
-                    }
+                    later = {t for _, p in plans[index + 1 :] if p for t in _tables(p.kind.name)}
                     vacuum.add(written - later)
                     written &= later
             if dry_run:

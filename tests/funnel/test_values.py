@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -281,14 +282,28 @@ _NEAR_CANONICAL = st.builds(
 )
 
 
+def _taken_as_is(text: str) -> bool:
+    """An oracle written apart from the product: the usual shape with whatever digits (an
+    offset's minutes under 60), away from years 0000, 0001 and 9999, that Python reads as
+    a datetime with an offset PostgreSQL stores as it is (under 16 h)."""
+    shape = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:Z|[+-]\d\d:[0-5]\d)"
+    if not re.fullmatch(shape, text, re.ASCII) or text[:4] in ("0000", "0001", "9999"):
+        return False
+    try:
+        offset = dt.datetime.fromisoformat(text).utcoffset()
+    except ValueError:
+        return False
+    return offset is not None and abs(offset) < dt.timedelta(hours=16)
+
+
 @given(_NEAR_CANONICAL)
 def test_the_quick_check_agrees_with_the_canonical_parser(text: str) -> None:
-    assert values.is_canonical_timestamp(text) == (values.canonical_timestamp(text) is not None)
+    assert values.is_canonical_timestamp(text) == _taken_as_is(text)
 
 
 @pytest.mark.parametrize("text", TIMESTAMPS)
 def test_the_quick_check_agrees_on_every_listed_timestamp(text: str) -> None:
-    assert values.is_canonical_timestamp(text) == (values.canonical_timestamp(text) is not None)
+    assert values.is_canonical_timestamp(text) == _taken_as_is(text)
 
 
 @pytest.mark.parametrize(
@@ -313,4 +328,4 @@ def test_the_quick_check_agrees_on_every_listed_timestamp(text: str) -> None:
     ],
 )
 def test_the_quick_check_agrees_at_every_edge(text: str) -> None:
-    assert values.is_canonical_timestamp(text) == (values.canonical_timestamp(text) is not None)
+    assert values.is_canonical_timestamp(text) == _taken_as_is(text)
