@@ -43,9 +43,16 @@ _BULK: dict[str, Callable[[Any], Callable[[Any, Sequence[Any]], IngestResult]]] 
     "activities": ActivityBulkLoad,
 }
 # Tables each kind writes (and the tables of records it links): analyzed after an import.
+# The tables each kind of file writes (accounts: the companies its rows name), vacuumed
+# and analyzed once the import will not write them again.
 _TABLES = {
-    "persons": ("funnel_person", "funnel_sourceperson", "funnel_stageentry"),
-    "opportunities": ("funnel_opportunity", "funnel_opportunitychange", "funnel_person"),
+    "persons": ("funnel_person", "funnel_sourceperson", "funnel_stageentry", "funnel_account"),
+    "opportunities": (
+        "funnel_opportunity",
+        "funnel_opportunitychange",
+        "funnel_person",
+        "funnel_account",
+    ),
     "activities": ("funnel_activity",),
     "costs": ("funnel_costentry",),
     "targets": ("funnel_target",),

@@ -40,8 +40,9 @@ def test_a_large_import_leaves_full_statistics_and_vacuumed_tables(
 ) -> None:
     monkeypatch.setattr(importer, "BULK_ROWS", -1)  # staged loads
     monkeypatch.setattr(bulk, "BULK_WINDOW_ROWS", 0)  # with the window's rough statistics
-    persons = ["external_id,email,created_at"] + [
-        f"P{n},p{n}@example.jp,2026-04-01T{n // 60 % 24:02d}:{n % 60:02d}:{n % 59:02d}+09:00"
+    persons = ["external_id,email,company,created_at"] + [
+        f"P{n},p{n}@example.jp,Company {n % 40},"
+        f"2026-04-01T{n // 60 % 24:02d}:{n % 60:02d}:{n % 59:02d}+09:00"
         for n in range(ROWS)
     ]
     activities = ["external_id,person_external_id,type,occurred_at"] + [
@@ -57,5 +58,7 @@ def test_a_large_import_leaves_full_statistics_and_vacuumed_tables(
     # The rough sample keeps 10 + 1 bounds; the full one up to 101.
     assert _histogram_bounds("funnel_sourceperson", "created_at") > bulk.ROUGH_STATISTICS_TARGET + 1
     assert _histogram_bounds("funnel_activity", "occurred_at") > bulk.ROUGH_STATISTICS_TARGET + 1
-    for table in ("funnel_person", "funnel_sourceperson", "funnel_activity"):
+    # Accounts too: the companies the persons named (40 of them, each name its own value).
+    assert _histogram_bounds("funnel_account", "name") > bulk.ROUGH_STATISTICS_TARGET + 1
+    for table in ("funnel_person", "funnel_sourceperson", "funnel_activity", "funnel_account"):
         assert _all_visible_pages(table) > 0, table
