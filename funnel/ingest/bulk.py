@@ -66,17 +66,22 @@ def csv_text(rows: Iterable[Sequence[Any]]) -> str:
             [",".join(["" if v is None else v if type(v) is str else str(v) for v in row])
              for row in rows]
         )  # fmt: skip
-        lines = len(rows)
-        if (
-            text.count(",") == lines * (width - 1)
-            and text.count("\n") == lines - 1
-            and text.count("\r") == lines - 1
-            and '"' not in text
-        ):
+        if needs_no_quoting(text, len(rows), width):
             return text + "\r\n"
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerows(rows)
     return buffer.getvalue()
+
+
+def needs_no_quoting(text: str, lines: int, width: int) -> bool:
+    """Whether `text`, `lines` rows of `width` values joined by commas and \\r\\n, holds no
+    comma, line end or quote inside a value: then it is what the csv module writes."""
+    return (
+        text.count(",") == lines * (width - 1)
+        and text.count("\n") == lines - 1
+        and text.count("\r") == lines - 1
+        and '"' not in text
+    )
 
 
 def copy_text(table: str, columns: Sequence[str], text_columns: Sequence[str], text: str) -> None:

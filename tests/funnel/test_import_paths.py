@@ -170,8 +170,10 @@ def _run(
     _clean()
     monkeypatch.setattr(importer, "BULK_ROWS", -1 if large else 10**9)
     monkeypatch.setattr(bulk, "BULK_WINDOW_ROWS", 0 if large else 10**9)
-    # Staged in batches of three rows: merges and duplicates inside and across batches.
+    # Staged in batches of three rows: merges and duplicates inside and across batches; rows
+    # checked a column at a time two by two (a bad or repeated row sends its pair row by row).
     monkeypatch.setattr(reading, "STAGED_BATCH_ROWS", 3 if large else 20_000)
+    monkeypatch.setattr(reading, "QUICK_BATCH_ROWS", 2)
     root = tmp_path / ("large" if large else "small") / str(id(rounds))
     root.mkdir(parents=True)
     return _import(root, rounds), _stored()
@@ -309,6 +311,7 @@ def test_a_large_file_read_in_batches_reports_and_stores_what_a_small_one_does(
     _clean()
     monkeypatch.setattr(importer, "BULK_ROWS", -1)
     monkeypatch.setattr(reading, "STAGED_BATCH_ROWS", 2)
+    monkeypatch.setattr(reading, "QUICK_BATCH_ROWS", 2)
     large = import_csv_files("ma", [tmp_path]).files[0]
     assert large.errors == small.errors
     assert [e.split(":")[0] for e in large.errors] == [

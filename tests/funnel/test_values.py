@@ -301,6 +301,18 @@ def test_the_quick_check_agrees_with_the_canonical_parser(text: str) -> None:
     assert values.is_canonical_timestamp(text) == _taken_as_is(text)
 
 
+@given(st.lists(st.one_of(_NEAR_CANONICAL, st.sampled_from(TIMESTAMPS)), max_size=6))
+def test_a_column_is_canonical_when_each_of_its_values_is(texts: list[str]) -> None:
+    assert values.all_canonical_timestamps(texts) == all(map(values.is_canonical_timestamp, texts))
+
+
+def test_a_value_holding_a_line_end_is_not_two_canonical_ones() -> None:
+    two = "2026-05-10T09:30:00Z\n2026-05-10T09:30:00Z"
+    assert not values.all_canonical_timestamps([two])
+    assert not values.all_canonical_timestamps(["2026-05-10T09:30:00Z", two])
+    assert values.all_canonical_timestamps(["2026-05-10T09:30:00Z"] * 2)
+
+
 @pytest.mark.parametrize("text", TIMESTAMPS)
 def test_the_quick_check_agrees_on_every_listed_timestamp(text: str) -> None:
     assert values.is_canonical_timestamp(text) == _taken_as_is(text)
