@@ -47,11 +47,10 @@ _STORABLE_OFFSET = dt.timedelta(hours=16)
 # 2026-05-10T09:30:00+09:00, with the time's ranges spelt out and away from the calendar's
 # first and last year (where the UTC instant could leave it); parted into the day and the
 # zone, which an import meets few distinct values of, so their checks are remembered.
-_CANONICAL_PARTS = re.compile(
-    r"(?!0000|0001|9999)(\d{4}-\d\d-\d\d)T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
-    r"(Z|[+-]\d\d:[0-5]\d)",
-    re.ASCII,
-)
+_CANONICAL_DAY = r"(?!0000|0001|9999)\d{4}-\d\d-\d\d"
+_CANONICAL_TIME = r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+_CANONICAL_ZONE = r"Z|[+-]\d\d:[0-5]\d"
+_CANONICAL_PARTS = re.compile(f"({_CANONICAL_DAY}){_CANONICAL_TIME}({_CANONICAL_ZONE})", re.ASCII)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -78,11 +77,9 @@ def is_canonical_timestamp(value: str) -> bool:
     return match is not None and _calendar_day(match[1]) and _storable_zone(match[2])
 
 
-# The same shape as _CANONICAL_PARTS, one value a line, for a whole column at once.
+# The same shape, one value a line, for a whole column at once.
 _CANONICAL_LINES = re.compile(
-    r"(?:(?!0000|0001|9999)\d{4}-\d\d-\d\dT(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
-    r"(?:Z|[+-]\d\d:[0-5]\d)\n)*",
-    re.ASCII,
+    f"(?:{_CANONICAL_DAY}{_CANONICAL_TIME}(?:{_CANONICAL_ZONE})\n)*", re.ASCII
 )
 _DAY_PART = operator.itemgetter(slice(0, 10))
 _ZONE_PART = operator.itemgetter(slice(19, None))

@@ -42,9 +42,8 @@ _BULK: dict[str, Callable[[Any], Callable[[Any, Sequence[Any]], IngestResult]]] 
     "persons": PersonBulkLoad,
     "activities": ActivityBulkLoad,
 }
-# Tables each kind writes (and the tables of records it links): analyzed after an import.
-# The tables each kind of file writes (accounts: the companies its rows name), vacuumed
-# and analyzed once the import will not write them again.
+# The tables each kind of file writes (and those of the records it links; accounts: the
+# companies its rows name), vacuumed and analyzed once the import will not write them again.
 _TABLES = {
     "persons": ("funnel_person", "funnel_sourceperson", "funnel_stageentry", "funnel_account"),
     "opportunities": (

@@ -182,10 +182,10 @@ def staged_text(
     iterator = iter(rows)
     while run := list(itertools.islice(iterator, QUICK_BATCH_ROWS)):
         text = None
-        lines = [f for _, f in run if type(f) is list and len(f) == width]
-        if quick_batch is not None and len(lines) == len(run):
+        if quick_batch is not None:
+            whole = [fields for _, fields in run if type(fields) is list and len(fields) == width]
             numbers = [number for number, _ in run]
-            built = quick_batch(lines, numbers, seen)
+            built = quick_batch(whole, numbers, seen) if len(whole) == len(run) else None
             if built is not None:
                 text, ids = built
                 seen.update(zip(ids, numbers, strict=True))

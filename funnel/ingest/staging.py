@@ -163,9 +163,8 @@ class StagedLoad:
         statement (tens of thousands of names took a second as model instances). Names an
         earlier batch of this load added are left out: checking every name of every batch
         against the accounts took a third of the writer's time a batch."""
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT DISTINCT {column} FROM {table} WHERE {column} <> ''")
-            names = {name for (name,) in cursor.fetchall()} - self.accounts_added
+        names = {name for (name,) in self.distinct(column, table=table) if name}
+        names -= self.accounts_added
         if names:
             self.execute(
                 "INSERT INTO funnel_account (name, industry, company_size) "

@@ -273,7 +273,7 @@ def test_a_file_read_by_columns_gives_what_it_gives_row_by_row(
     plan = Plan(kind=KINDS[kind], encoding=None, staged=lambda lines: True)
     monkeypatch.setattr(reading, "STAGED_BATCH_ROWS", 5)
 
-    def read() -> tuple[str, Any]:
+    def read() -> tuple[str, int, Any]:
         events = list(read_file(path, plan, 100))
         texts = "".join(payload for event, payload, _ in events if event == "text")
         counts = sum(rows for event, _, rows in events if event == "text")
