@@ -285,17 +285,23 @@ class StagedPersons(StagedLoad):
             "SELECT 1 FROM funnel_sourceperson sp "
             f"WHERE sp.source_id = {source_id} AND sp.external_id = s.external_id"
         )
-        # New records that merge with nothing: a new person each.
-        new = self.temp(
-            "new",
-            f"SELECT s.seq FROM {stage} s WHERE "
-            + (f"NOT EXISTS ({stored}) AND " if known_source else "")
-            + "(s.email_normalized = '' OR ("
-            "NOT EXISTS (SELECT 1 FROM funnel_person p WHERE p.email_normalized = "
-            f"s.email_normalized AND p.email_normalized <> '') AND {alone}))",
-        )
-        exclude = [new]
+        exclude: list[str] = []
         unchanged = 0
+        # New records that merge with nothing: a new person each. Into a database without
+        # persons (a first load), with no email twice in the file, every record is.
+        everyone = not self.scalar(
+            f"SELECT EXISTS (SELECT 1 FROM funnel_person) OR EXISTS (SELECT 1 FROM {shared})"
+        )
+        if not everyone:
+            new = self.temp(
+                "new",
+                f"SELECT s.seq FROM {stage} s WHERE "
+                + (f"NOT EXISTS ({stored}) AND " if known_source else "")
+                + "(s.email_normalized = '' OR ("
+                "NOT EXISTS (SELECT 1 FROM funnel_person p WHERE p.email_normalized = "
+                f"s.email_normalized AND p.email_normalized <> '') AND {alone}))",
+            )
+            exclude.append(new)
         if known_source:
             same = self.temp(
                 "same",
@@ -309,7 +315,7 @@ class StagedPersons(StagedLoad):
             )
             unchanged = self.scalar(f"SELECT count(*) FROM {same}")
             exclude.append(same)
-        rows, count = self.rows_of(new, staged)
+        rows, count = (staged, self.rows) if everyone else self.rows_of(new, staged)
         created = 0
         if count:
             with bulk_window(_PERSON_TABLES, count):
