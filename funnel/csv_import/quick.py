@@ -214,9 +214,33 @@ def _reason_code(text: str) -> str:
     return disqualify_reason_code(text)
 
 
+# A kind's columns after seq and external_id, for a batch whose ids are new: None when a
+# row is not quick.
+_BatchColumns = Callable[[_Columns], tuple[Sequence[str], ...] | None]
+
+
+def _batch_builder(header: Sequence[str], rest: _BatchColumns) -> QuickBatch:
+    """A QuickBatch whose COPY rows are seq, external_id (given, within its limit, new to
+    the file) and the `rest` of the kind's columns."""
+    (ext,) = _positions(header, ("external_id",))
+    ext_limit, width = TEXT_LIMITS["external_id"], len(header)
+
+    def build(
+        rows: list[list[str]], numbers: list[int], seen: dict[Any, int]
+    ) -> tuple[str, list[str]] | None:
+        columns = _Columns(rows, width)
+        ids = columns.new_ids(ext, ext_limit, seen)
+        others = rest(columns) if ids is not None else None
+        if ids is None or others is None:
+            return None
+        return _text((_seqs(numbers), ids, *others)), ids
+
+    return build
+
+
 def quick_person_batch(header: Sequence[str]) -> QuickBatch:
     """quick_person for a batch (the columns of staging.PERSON_STAGE_COLUMNS)."""
-    (ext, email, name, company, created, mql, sql, disqualified, reason, score, industry, size,
+    (_, email, name, company, created, mql, sql, disqualified, reason, score, industry, size,
      owner, channel, campaign) = _positions(header, _PERSON_COLUMNS)  # fmt: skip
     limited = [
         (position, TEXT_LIMITS[column])
@@ -230,18 +254,9 @@ def quick_person_batch(header: Sequence[str]) -> QuickBatch:
             (campaign, "campaign"),
         )
     ]
-    ext_limit, name_limit, company_limit = (
-        TEXT_LIMITS[c] for c in ("external_id", "name", "company")
-    )
-    width = len(header)
+    name_limit, company_limit = TEXT_LIMITS["name"], TEXT_LIMITS["company"]
 
-    def build(
-        rows: list[list[str]], numbers: list[int], seen: dict[Any, int]
-    ) -> tuple[str, list[str]] | None:
-        columns = _Columns(rows, width)
-        ids = columns.new_ids(ext, ext_limit, seen)
-        if ids is None:
-            return None
+    def rest(columns: _Columns) -> tuple[Sequence[str], ...] | None:
         texts = {position: columns.stripped(position) for position, _ in limited}
         if not all(_within(texts[position], limit) for position, limit in limited):
             return None
@@ -260,43 +275,31 @@ def quick_person_batch(header: Sequence[str]) -> QuickBatch:
         if digits and not (_within(scores, 9) and digits.isascii() and digits.isdigit()):
             return None
         addresses, reasons = texts[email], texts[reason]
-        text = _text(
-            (
-                _seqs(numbers),
-                ids,
-                addresses,
-                list(map(str.lower, addresses)),
-                names,
-                companies,
-                *moments,
-                list(map(_reason_code, reasons)),
-                reasons,
-                scores,
-                texts[industry],
-                texts[size],
-                texts[owner],
-                texts[channel],
-                texts[campaign],
-            )
+        return (
+            addresses,
+            list(map(str.lower, addresses)),
+            names,
+            companies,
+            *moments,
+            list(map(_reason_code, reasons)),
+            reasons,
+            scores,
+            texts[industry],
+            texts[size],
+            texts[owner],
+            texts[channel],
+            texts[campaign],
         )
-        return text, ids
 
-    return build
+    return _batch_builder(header, rest)
 
 
 def quick_activity_batch(header: Sequence[str]) -> QuickBatch:
     """quick_activity for a batch (staging.ACTIVITY_STAGE_COLUMNS)."""
-    ext, kind, occurred, person_ref, person_email, detail = _positions(header, _ACTIVITY_COLUMNS)
-    ext_limit, ref_limit, email_limit, types = _ACTIVITY_LIMITS
-    width = len(header)
+    _, kind, occurred, person_ref, person_email, detail = _positions(header, _ACTIVITY_COLUMNS)
+    _, ref_limit, email_limit, types = _ACTIVITY_LIMITS
 
-    def build(
-        rows: list[list[str]], numbers: list[int], seen: dict[Any, int]
-    ) -> tuple[str, list[str]] | None:
-        columns = _Columns(rows, width)
-        ids = columns.new_ids(ext, ext_limit, seen)
-        if ids is None:
-            return None
+    def rest(columns: _Columns) -> tuple[Sequence[str], ...] | None:
         kinds = columns.stripped(kind)
         moments = columns.stripped(occurred)
         references, addresses = columns.stripped(person_ref), columns.stripped(person_email)
@@ -308,20 +311,15 @@ def quick_activity_batch(header: Sequence[str]) -> QuickBatch:
             and _within(addresses, email_limit)
         ):
             return None
-        text = _text(
-            (
-                _seqs(numbers),
-                ids,
-                references,
-                list(map(str.lower, addresses)),
-                kinds,
-                moments,
-                columns.raw(detail),
-            )
+        return (
+            references,
+            list(map(str.lower, addresses)),
+            kinds,
+            moments,
+            columns.raw(detail),
         )
-        return text, ids
 
-    return build
+    return _batch_builder(header, rest)
 
 
 QUICK_BATCHES: dict[str, Callable[[Sequence[str]], QuickBatch]] = {
