@@ -292,7 +292,9 @@ class StagedPersons(StagedLoad):
         everyone = not self.scalar(
             f"SELECT EXISTS (SELECT 1 FROM funnel_person) OR EXISTS (SELECT 1 FROM {shared})"
         )
-        if not everyone:
+        if everyone:
+            rows, count = staged, self.rows
+        else:
             new = self.temp(
                 "new",
                 f"SELECT s.seq FROM {stage} s WHERE "
@@ -302,6 +304,7 @@ class StagedPersons(StagedLoad):
                 f"s.email_normalized AND p.email_normalized <> '') AND {alone}))",
             )
             exclude.append(new)
+            rows, count = self.rows_of(new, staged)
         if known_source:
             same = self.temp(
                 "same",
@@ -315,7 +318,6 @@ class StagedPersons(StagedLoad):
             )
             unchanged = self.scalar(f"SELECT count(*) FROM {same}")
             exclude.append(same)
-        rows, count = (staged, self.rows) if everyone else self.rows_of(new, staged)
         created = 0
         if count:
             with bulk_window(_PERSON_TABLES, count):
