@@ -149,6 +149,16 @@ def test_it_lists_everyone_without_a_kpi_and_still_filters(sales: Client) -> Non
     assert 0 < _heading_count(sales_sourced) < Person.objects.count()
 
 
+def test_its_counts_read_with_thousands_separators(sales: Client, source: SourceMaker) -> None:
+    """A list of thousands says "Rows 1,001–1,050 of 1,234", in both languages."""
+    _persons(source("ma", "ma"), 1234)
+    params = {**QUESTION, "page": "21"}
+    english = _html(sales.get("/records/persons/", params, HTTP_ACCEPT_LANGUAGE="en"))
+    assert "Rows 1,001–1,050 of 1,234" in english
+    japanese = _html(sales.get("/records/persons/", params, HTTP_ACCEPT_LANGUAGE="ja"))
+    assert "1,234" in japanese and "1234" not in japanese.replace('data-count="1234"', "")
+
+
 @pytest.mark.usefixtures("example")
 def test_it_searches_name_email_and_company(sales: Client) -> None:
     params = {"kpi": "leads", "q": "USER199@", **QUESTION}
