@@ -79,127 +79,119 @@ class Findings:
         self.problems.append(problem)
 
 
-def check_row(
-    kind: FileKind,
-    file_name: str,
-    header: list[str],
-    number: int,
-    fields: list[str] | UnreadableRow,
-    seen: dict[Any, int],
-    findings: Findings,
-) -> Record | None:
-    """The record of a good row; a bad row, or one whose identity an earlier row of the
-    file (in `seen`) had, is rejected into `findings` (None)."""
-    if isinstance(fields, UnreadableRow):
-        findings.add(Problem(file_name, fields.message, number))
-        findings.rejected += 1
-        return None
-    if len(fields) != len(header):
-        findings.add(
-            Problem(file_name, f"{len(fields)} fields where the header has {len(header)}", number)
-        )
-        findings.rejected += 1
-        return None
-    row = Row(dict(zip(header, fields, strict=True)))
-    record, warnings = kind.parse(row)
-    for problem in row.problems:
-        findings.add(Problem(file_name, problem.message, number, problem.column))
-    if record is None:
-        findings.rejected += 1
-        return None
-    identity = kind.identity(record) if kind.identity else None
-    if identity is not None:
-        if identity in seen:
-            name = "external_id" if isinstance(identity, str) else "key"
-            findings.add(Problem(file_name, f"the same {name} as row {seen[identity]}", number))
+@dataclass
+class FileCheck:
+    """The checks of one file's rows: its kind, name and header, the identities of the good
+    rows so far (a later row with the same one is rejected) and what was found."""
+
+    kind: FileKind
+    file_name: str
+    header: list[str]
+    seen: dict[Any, int] = field(default_factory=dict)
+    findings: Findings = field(default_factory=Findings)
+
+    def row(self, number: int, fields: list[str] | UnreadableRow) -> Record | None:
+        """The record of a good row; a bad row, or one whose identity an earlier row of the
+        file had, is rejected into `findings` (None)."""
+        findings, header = self.findings, self.header
+        if isinstance(fields, UnreadableRow):
+            findings.add(Problem(self.file_name, fields.message, number))
             findings.rejected += 1
             return None
-        seen[identity] = number
-    if warnings:
-        findings.warnings.extend(f"{file_name}, row {number}: {w}" for w in warnings)
-    return record
+        if len(fields) != len(header):
+            findings.add(
+                Problem(
+                    self.file_name,
+                    f"{len(fields)} fields where the header has {len(header)}",
+                    number,
+                )
+            )
+            findings.rejected += 1
+            return None
+        row = Row(dict(zip(header, fields, strict=True)))
+        record, warnings = self.kind.parse(row)
+        for problem in row.problems:
+            findings.add(Problem(self.file_name, problem.message, number, problem.column))
+        if record is None:
+            findings.rejected += 1
+            return None
+        identity = self.kind.identity(record) if self.kind.identity else None
+        if identity is not None:
+            if identity in self.seen:
+                name = "external_id" if isinstance(identity, str) else "key"
+                findings.add(
+                    Problem(self.file_name, f"the same {name} as row {self.seen[identity]}", number)
+                )
+                findings.rejected += 1
+                return None
+            self.seen[identity] = number
+        if warnings:
+            findings.warnings.extend(f"{self.file_name}, row {number}: {w}" for w in warnings)
+        return record
 
+    def records(
+        self, rows: Iterable[tuple[int, list[str] | UnreadableRow]]
+    ) -> Iterator[tuple[int, Record]]:
+        """(row number, record) of each good row."""
+        for number, fields in rows:
+            record = self.row(number, fields)
+            if record is not None:
+                yield number, record
 
-def checked_records(
-    kind: FileKind,
-    file_name: str,
-    header: list[str],
-    rows: Iterable[tuple[int, list[str] | UnreadableRow]],
-    seen: dict[Any, int],
-    findings: Findings,
-) -> Iterator[tuple[int, Record]]:
-    """(row number, record) of each good row (check_row)."""
-    for number, fields in rows:
-        record = check_row(kind, file_name, header, number, fields, seen, findings)
-        if record is not None:
-            yield number, record
+    def staged_rows(
+        self, rows: Iterable[tuple[int, list[str] | UnreadableRow]]
+    ) -> Iterator[tuple[Any, ...]]:
+        """The COPY row of each good row for the kind's staged load (its seq: the row number
+        minus 2). A row in the usual shape is built by quick.py; any other row, and a quick
+        row whose external id came before, takes `row` (which says what is wrong)."""
+        stage_row = STAGED_LOADS[self.kind.name].stage_row
+        make_quick = QUICK_ROWS.get(self.kind.name)
+        quick = make_quick(self.header) if make_quick else None
+        width, seen = len(self.header), self.seen
+        for number, fields in rows:
+            if quick is not None and type(fields) is list and len(fields) == width:
+                staged = quick(fields, number - 2)
+                if staged is not None and staged[1] not in seen:
+                    seen[staged[1]] = number
+                    yield staged
+                    continue
+            record = self.row(number, fields)
+            if record is not None:
+                yield stage_row(record, number - 2)
 
-
-def staged_rows(
-    kind: FileKind,
-    file_name: str,
-    header: list[str],
-    rows: Iterable[tuple[int, list[str] | UnreadableRow]],
-    seen: dict[Any, int],
-    findings: Findings,
-) -> Iterator[tuple[Any, ...]]:
-    """The COPY row of each good row for the kind's staged load (its seq: the row number
-    minus 2). A row in the usual shape is built by quick.py; any other row, and a quick
-    row whose external id came before, takes check_row (which says what is wrong)."""
-    stage_row = STAGED_LOADS[kind.name].stage_row
-    make_quick = QUICK_ROWS.get(kind.name)
-    quick = make_quick(header) if make_quick else None
-    width = len(header)
-    for number, fields in rows:
-        if quick is not None and type(fields) is list and len(fields) == width:
-            staged = quick(fields, number - 2)
-            if staged is not None and staged[1] not in seen:
-                seen[staged[1]] = number
-                yield staged
-                continue
-        record = check_row(kind, file_name, header, number, fields, seen, findings)
-        if record is not None:
-            yield stage_row(record, number - 2)
-
-
-def staged_text(
-    kind: FileKind,
-    file_name: str,
-    header: list[str],
-    rows: Iterable[tuple[int, list[str] | UnreadableRow]],
-    seen: dict[Any, int],
-    findings: Findings,
-) -> Iterator[tuple[str, int]]:
-    """(COPY text, good rows) of about STAGED_BATCH_ROWS rows at a time: the text
-    staged_rows gives, in the same order. A run of QUICK_BATCH_ROWS rows that are all quick
-    (and new) is built a column at a time (quick.py's batch builders); any other run takes
-    staged_rows row by row."""
-    make_batch = QUICK_BATCHES.get(kind.name)
-    quick_batch = make_batch(header) if make_batch else None
-    width = len(header)
-    pieces: list[str] = []
-    count = 0
-    iterator = iter(rows)
-    while run := list(itertools.islice(iterator, QUICK_BATCH_ROWS)):
-        text = None
-        if quick_batch is not None:
-            whole = [fields for _, fields in run if type(fields) is list and len(fields) == width]
-            numbers = [number for number, _ in run]
-            built = quick_batch(whole, numbers, seen) if len(whole) == len(run) else None
-            if built is not None:
-                text, ids = built
-                seen.update(zip(ids, numbers, strict=True))
-                good = len(run)
-        if text is None:
-            staged = list(staged_rows(kind, file_name, header, run, seen, findings))
-            text, good = (csv_text(staged) if staged else ""), len(staged)
-        pieces.append(text)
-        count += good
-        if count >= STAGED_BATCH_ROWS:
+    def staged_text(
+        self, rows: Iterable[tuple[int, list[str] | UnreadableRow]]
+    ) -> Iterator[tuple[str, int]]:
+        """(COPY text, good rows) of about STAGED_BATCH_ROWS rows at a time: the text
+        staged_rows gives, in the same order. A run of QUICK_BATCH_ROWS rows that are all
+        quick (and new) is built a column at a time (quick.py's batch builders); any other
+        run takes staged_rows row by row."""
+        make_batch = QUICK_BATCHES.get(self.kind.name)
+        quick_batch = make_batch(self.header) if make_batch else None
+        width = len(self.header)
+        pieces: list[str] = []
+        count = 0
+        iterator = iter(rows)
+        while run := list(itertools.islice(iterator, QUICK_BATCH_ROWS)):
+            text = None
+            if quick_batch is not None:
+                whole = [f for _, f in run if type(f) is list and len(f) == width]
+                numbers = [number for number, _ in run]
+                built = quick_batch(whole, numbers, self.seen) if len(whole) == len(run) else None
+                if built is not None:
+                    text, ids = built
+                    self.seen.update(zip(ids, numbers, strict=True))
+                    good = len(run)
+            if text is None:
+                staged = list(self.staged_rows(run))
+                text, good = (csv_text(staged) if staged else ""), len(staged)
+            pieces.append(text)
+            count += good
+            if count >= STAGED_BATCH_ROWS:
+                yield "".join(pieces), count
+                pieces, count = [], 0
+        if count:
             yield "".join(pieces), count
-            pieces, count = [], 0
-    if count:
-        yield "".join(pieces), count
 
 
 def read_file(path: Path, plan: Plan, chunk_rows: int) -> Iterator[tuple[str, Any, int]]:
@@ -222,8 +214,7 @@ def read_file(path: Path, plan: Plan, chunk_rows: int) -> Iterator[tuple[str, An
     lines = csv_file.lines
     staged = plan.staged(lines)
     yield "start", (staged, lines), 0
-    seen: dict[Any, int] = {}
-    findings = Findings()
+    check = FileCheck(kind, path.name, header)
     last = 1
 
     def counted() -> Iterator[tuple[int, list[str] | UnreadableRow]]:
@@ -238,10 +229,10 @@ def read_file(path: Path, plan: Plan, chunk_rows: int) -> Iterator[tuple[str, An
     # cost half of the parse time).
     try:
         if staged:
-            for text, count in staged_text(kind, path.name, header, counted(), seen, findings):
+            for text, count in check.staged_text(counted()):
                 yield "text", text, count
         else:
-            good = checked_records(kind, path.name, header, counted(), seen, findings)
+            good = check.records(counted())
             while records := [record for _, record in itertools.islice(good, chunk_rows)]:
                 yield "records", records, len(records)
     except FileProblem as problem:
@@ -250,6 +241,7 @@ def read_file(path: Path, plan: Plan, chunk_rows: int) -> Iterator[tuple[str, An
         # left the writer waiting forever for the next file's events).
         yield "done", FileRead(problem=str(problem)), 0
         return
+    findings = check.findings
     read.errors.extend(findings.errors)
     read.problems.extend(findings.problems)
     read.warnings.extend(findings.warnings)

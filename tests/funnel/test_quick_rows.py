@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from funnel.csv_import import reading
 from funnel.csv_import.formats import KINDS, TEXT_LIMITS
 from funnel.csv_import.quick import QUICK_BATCHES, QUICK_ROWS
-from funnel.csv_import.reading import Findings, Plan, check_row, read_file
+from funnel.csv_import.reading import FileCheck, Plan, read_file
 from funnel.ingest.bulk import csv_text
 from funnel.ingest.staging import STAGED_LOADS
 from funnel.values import parse_timestamp
@@ -133,7 +133,7 @@ def _rows(draw: st.DrawFn, kind: str) -> tuple[list[str], list[str]]:
 
 
 def _full_path(kind: str, header: list[str], fields: list[str]) -> tuple[Any, ...] | None:
-    record = check_row(KINDS[kind], "f.csv", header, 7, list(fields), {}, Findings())
+    record = FileCheck(KINDS[kind], "f.csv", header).row(7, list(fields))
     return None if record is None else STAGED_LOADS[kind].stage_row(record, 5)
 
 
