@@ -170,6 +170,10 @@ EXHIBITIONS = {
     11: ("saas-fair-osaka", "SaaSフェア 大阪", 0.8),
 }
 PARTNERS = ("partner-sakura-consulting", "partner-mirai-soken", "partner-east-it")
+# A marketing lead whose Salesforce lead came through another door (a partner registered the
+# deal, a customer referred them): two touches, so the attribution models tell apart.
+SECOND_TOUCH_SHARE = 0.25
+SECOND_TOUCHES = {"partner": PARTNERS, "referral": ("customer-referral",)}
 
 FAMILY_NAMES = (
     ("佐藤", "sato"), ("鈴木", "suzuki"), ("高橋", "takahashi"), ("田中", "tanaka"),
@@ -319,6 +323,8 @@ class _Person:
     in_sfa: bool = False
     sfa_created_at: dt.datetime | None = None
     sfa_email: str = ""
+    sfa_channel: str = ""  # a marketing lead's second touch, on its Salesforce lead
+    sfa_campaign: str = ""
     owner: str = ""
     ma_id: str = ""
     sfa_id: str = ""
@@ -358,6 +364,9 @@ class _Builder:
         self.today = today
         self.person_count = person_count
         self.rng = random.Random(seed)
+        # Second touches draw from a stream of their own: the rest of the company stays
+        # what the main stream made of it before they existed.
+        self.touch_rng = random.Random(seed * 7919 + 1)
         self.tz = company_tz()
         self.cutoff = local_midnight(today)
         month = today.year * 12 + today.month - 1 - HISTORY_MONTHS
@@ -634,6 +643,7 @@ class _Builder:
             sync = mql + dt.timedelta(seconds=rng.randint(60, 900))
             person.sfa_created_at = sync if sync < self.cutoff else mql
             person.owner = rng.choice(INSIDE_SALES)
+            self._second_touch(person)
         sql_probability = profile.sql * (0.2 if person.company is None else factor)
         roll = rng.random()
         if roll < sql_probability:
@@ -645,6 +655,14 @@ class _Builder:
             if person.disqualified_at and recyclable and rng.random() < 0.2:
                 back = person.disqualified_at + self._hours(45 * 24, 200 * 24)
                 self._reach_sql(person, profile, self._business(back, person.disqualified_at))
+
+    def _second_touch(self, person: _Person) -> None:
+        """Some marketing leads reach Salesforce through a partner or a referral."""
+        rng = self.touch_rng
+        if rng.random() >= SECOND_TOUCH_SHARE:
+            return
+        channel = rng.choice([c for c in SECOND_TOUCHES if c != person.channel])
+        person.sfa_channel, person.sfa_campaign = channel, rng.choice(SECOND_TOUCHES[channel])
 
     def _sales_funnel(self, person: _Person, profile: ChannelProfile) -> None:
         """Persons that start in SFA skip MQL (spec section 2): outbound and partner ones, and
@@ -804,8 +822,8 @@ class _Builder:
             email=person.sfa_email,
             name=person.name.replace(" ", "\u3000"),
             company=company.name if company else "",
-            channel=person.channel if sales_sourced else "",
-            campaign=person.campaign if sales_sourced else "",
+            channel=person.channel if sales_sourced else person.sfa_channel,
+            campaign=person.campaign if sales_sourced else person.sfa_campaign,
             sql_at=person.sql_at,
             disqualified_at=person.disqualified_at,
             disqualify_reason=person.reason,

@@ -15,7 +15,10 @@ from django.test import RequestFactory
 
 from funnel.choices import DEFAULT_SALES_CHANNEL_KEYS, DisqualifyReason, OpportunityStatus
 from funnel.demo import DEMO_USERS, DemoData, build_demo, load_demo
-from funnel.periods import fiscal_quarter_of, local_midnight, next_quarter
+from funnel.metrics.attribution import attributed_won_amount
+from funnel.metrics.filters import KpiFilters
+from funnel.metrics.window import Window
+from funnel.periods import fiscal_quarter_of, local_midnight, next_quarter, parse_period
 from funnel.records import PersonRecord, normalise_email
 
 TODAY = dt.date(2026, 11, 25)
@@ -124,6 +127,28 @@ def test_some_persons_merge_across_sources_with_another_email_case(demo: DemoDat
         assert ma_record.created_at < sfa_record.created_at
         assert ma_record.mql_at and not sfa_record.mql_at
         assert sfa_record.owner
+
+
+def test_some_marketing_leads_reach_salesforce_through_a_second_door(demo: DemoData) -> None:
+    both = [records for records in _merged(demo).values() if len(records) == 2]
+    second = [(ma, sfa) for ma, sfa in both if sfa.channel]
+    assert 0.1 < len(second) / len(both) < 0.4
+    for ma_record, sfa_record in second:
+        assert sfa_record.channel in ("partner", "referral")
+        assert sfa_record.channel != ma_record.channel
+        assert sfa_record.campaign
+
+
+@pytest.mark.django_db
+def test_its_attribution_models_tell_the_channels_apart() -> None:
+    """With second touches, the won amount per channel differs between the models (with one
+    touch per person the dashboard's four columns were the same)."""
+    load_demo(TODAY, SIZE, seed=7)
+    year = parse_period("FY2025")
+    result = attributed_won_amount(Window(year, local_midnight(TODAY)), KpiFilters())
+    assert sum(result["first_touch"].values()) == sum(result["last_touch"].values()) > 0
+    assert result["first_touch"] != result["last_touch"]
+    assert result["last_touch"].get("partner", 0) > result["first_touch"].get("partner", 0)
 
 
 def test_some_mqls_are_disqualified_and_some_recycled(demo: DemoData) -> None:
