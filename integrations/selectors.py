@@ -7,6 +7,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+
 from integrations import secrets
 from integrations.models import Connection, SyncRun
 from integrations.sync import next_run_at
@@ -34,6 +36,7 @@ class ConnectionView:
     last_success: SyncRun | None
     next_run: dt.datetime | None
     recent: list[RunView]
+    scheduled: bool  # a beat starts runs (not in the embedded mode: only when started)
 
 
 def _run_view(run: SyncRun) -> RunView:
@@ -48,6 +51,8 @@ def _run_view(run: SyncRun) -> RunView:
 
 def connection_views() -> list[ConnectionView]:
     views = []
+    # The embedded mode runs tasks in-process and has no beat: a "next run" would never come.
+    scheduled = not settings.CELERY_TASK_ALWAYS_EAGER
     for connection in Connection.objects.all():
         runs = list(
             SyncRun.objects.filter(source_name=connection.name, kind=connection.vendor).order_by(
@@ -71,8 +76,11 @@ def connection_views() -> list[ConnectionView]:
                 credentials=secrets.describe(secrets.decrypt(connection.credentials)),
                 current=_run_view(current) if current else None,
                 last_success=last_success,
-                next_run=next_run_at(connection, started) if connection.enabled else None,
+                next_run=(
+                    next_run_at(connection, started) if connection.enabled and scheduled else None
+                ),
                 recent=[_run_view(run) for run in runs],
+                scheduled=scheduled,
             )
         )
     return views

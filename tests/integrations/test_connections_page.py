@@ -4,7 +4,9 @@ never show."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -72,3 +74,19 @@ def test_marketing_may_not_start_a_sync(hs: HubSpotContractServer, role_user: Ro
     client.force_login(role_user("marketing"))
     assert client.post(f"/connections/{connection.pk}/sync/").status_code == 403
     assert not SyncRun.objects.exists()
+
+
+@pytest.mark.parametrize("eager", [True, False])
+def test_the_next_run_is_shown_only_where_a_schedule_runs(
+    client: Client, role_user: RoleUser, settings: Any, eager: bool
+) -> None:
+    """The embedded mode has no beat: a next run time there would never come."""
+    settings.CELERY_TASK_ALWAYS_EAGER = eager
+    add_connection("hs", "hubspot", {"token": "pat-na1-test"}, base_url="http://127.0.0.1:9")
+    client.force_login(role_user("marketing"))
+    page = client.get("/connections/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    next_run = page.split('data-field="next-run">', 1)[1].split("</dd>", 1)[0]
+    if eager:
+        assert next_run == "when started: the embedded mode runs no schedule"
+    else:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", next_run), next_run
