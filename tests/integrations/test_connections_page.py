@@ -40,6 +40,7 @@ def test_the_page_shows_each_connection_without_its_secret(
     client.force_login(role_user(role))
     page = client.get("/connections/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "hubspot-prod" in page and "token=set" in page and "pat-na1-test" not in page
+    assert "+ new, ~ changed, − removed, ✕ rejected" in page  # what a run's counts mean
     assert ("Sync now" in page) == (role == "ops_admin")
 
 
