@@ -19,7 +19,7 @@ from funnel.metrics.filters import KpiFilters
 from funnel.metrics.snapshot import json_ready, kpi_snapshot
 from funnel.metrics.window import Window
 from funnel.models import Person
-from funnel.periods import current_quarter
+from funnel.periods import Period, current_quarter
 from qualification.applied import stage_dates
 
 WEEK = dt.timedelta(days=7)
@@ -66,7 +66,7 @@ class Rejection:
     by: str
 
 
-def rejected_mqls(quarter: Any, now: dt.datetime) -> list[Rejection]:
+def rejected_mqls(quarter: Period, now: dt.datetime) -> list[Rejection]:
     """MQLs rejected in the seven days up to `now`, newest first: in the product (its
     feedback, with the comment) and in the SFA (a source record's disqualification, which
     becomes the person's `disqualified_at`, spec section 2). A team whose sales disqualify
