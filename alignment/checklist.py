@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from accounts.roles import EXECUTIVE, MARKETING, SALES
+from accounts.roles import EXECUTIVE, MARKETING, SALES, role_label
 from alignment.models import ChecklistAnswer, ChecklistScore, KpiReview, Meeting, Proposal
 from alignment.usage import views_by_role
 from feedback.models import Feedback
@@ -257,12 +257,12 @@ def _misses(period: Period, now: dt.datetime) -> Verdict:
 
 
 def _proposals(period: Period, now: dt.datetime) -> Verdict:
-    teams = set(Proposal.objects.values_list("team", flat=True))
-    both = {"marketing", "sales"} <= teams
-    return Verdict(
-        both,
-        str(_("Proposals from: %(teams)s")) % {"teams": ", ".join(sorted(teams)) or "-"},
-    )
+    teams = set(Proposal.objects.values_list("team", flat=True)) - {""}
+    both = {MARKETING, SALES} <= teams
+    if not teams:
+        return Verdict(False, str(_("No proposal from either team yet")))
+    names = ", ".join(role_label(team) for team in sorted(teams))
+    return Verdict(both, str(_("Proposals from: %(teams)s")) % {"teams": names})
 
 
 ITEMS = (

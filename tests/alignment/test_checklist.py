@@ -33,6 +33,10 @@ def _verdicts() -> dict[str, bool | None]:
     return {result.item.key: result.verdict.holds for result in evaluate()}
 
 
+def _evidence(key: str) -> str:
+    return next(result.verdict.evidence for result in evaluate() if result.item.key == key)
+
+
 def _target(period: str, kpi: str) -> None:
     quarter = current_quarter()
     Target.objects.create(
@@ -89,10 +93,14 @@ def test_each_item_turns_when_its_facts_arrive(role_user: RoleUser, example_dir:
     ReportCommentary.objects.create(period=last, department="sales", text="商談化の遅れ")
     assert _verdicts()["misses"] is True
 
+    with translation.override("ja"):
+        assert _evidence("proposals") == "どちらの部門からもまだ提案はありません"
     services.propose(marketing, "kpi", "x", "y")
     assert _verdicts()["proposals"] is False
     services.propose(sales, "target", "x", "y")
     assert _verdicts()["proposals"] is True
+    with translation.override("ja"):  # the teams by name, not by role key
+        assert _evidence("proposals") == "提案した部門: マーケティング, 営業"
 
 
 def test_the_won_channels_item_wants_nine_in_ten_known(example_dir: Path) -> None:

@@ -76,6 +76,7 @@ def test_proposals_are_made_commented_and_decided(client: Client, role_user: Rol
     client.force_login(role_user("ops_admin"))
     page = client.get("/alignment/proposals/").content.decode()
     assert "&lt;i&gt;1回では早すぎる&lt;/i&gt;" in page and "賛成" in page
+    assert "(営業)" in page and "(マーケティング)" in page  # teams by name, not by role key
     assert 'data-action="accept"' in page
     client.post(f"/alignment/proposals/{proposal.pk}/decide/", {"decision": "accept"})
     proposal.refresh_from_db()
