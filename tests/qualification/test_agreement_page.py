@@ -65,6 +65,7 @@ def test_two_teams_approve_on_the_page(client: Client, role_user: RoleUser) -> N
     page = _page(client)
     assert "Both teams agreed: MQL 2026-10 is in effect." in page
     assert 'data-status="in_effect"' in page and "lead score is 60 or more" in page
+    assert "(Sales)" in page and "(Marketing)" in page  # the teams by name, not by role key
 
 
 def test_a_draft_shows_what_it_changes() -> None:
