@@ -10,8 +10,6 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.roles import role_label
-
 
 class KpiReview(models.Model):
     """Who reviewed which KPI definitions, for which fiscal quarter, and what they noted."""
@@ -81,10 +79,6 @@ class Proposal(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    @property
-    def team_label(self) -> str:
-        return role_label(self.team)
-
 
 class ProposalComment(models.Model):
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="comments")
@@ -100,10 +94,6 @@ class ProposalComment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.proposal_id}: {self.text[:40]}"
-
-    @property
-    def team_label(self) -> str:
-        return role_label(self.team)
 
 
 class ChecklistAnswer(models.Model):

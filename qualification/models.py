@@ -11,8 +11,6 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.roles import role_label
-
 
 class CriteriaStage(models.TextChoices):
     MQL = "mql", "MQL"
@@ -93,10 +91,6 @@ class CriteriaDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version} {self.decision} by {self.user} ({self.role})"
-
-    @property
-    def role_label(self) -> str:
-        return role_label(self.role)
 
 
 class MomentSet(models.Model):

@@ -1,4 +1,5 @@
-"""`{% load roles %}{% if user|has_role:"records" %}`: show a link only to who may open it.
+"""`{% load roles %}{% if user|has_role:"records" %}`: show a link only to who may open it;
+`{{ proposal.team|role_label }}`: a role (a team) by its name for people.
 
 The areas are the ones of kpi_dashboard/access.py, so a template asks the same question
 as the view's `role_required`, and a link is never shown to a user who would get a 403.
@@ -11,6 +12,7 @@ from typing import Any
 from django import template
 
 from accounts import access
+from accounts import roles as role_names
 
 register = template.Library()
 
@@ -34,3 +36,9 @@ def has_role(user: Any, area: str) -> bool:
             f"has_role: unknown area '{area}', use one of {', '.join(AREA_ROLES)}"
         ) from None
     return access.has_role(user, roles)
+
+
+@register.filter
+def role_label(role: str) -> str:
+    """A role key ("ops_admin") as people read it, in the page's language."""
+    return role_names.role_label(role)
