@@ -7,6 +7,7 @@ one resumes."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -223,13 +224,20 @@ def test_a_second_sync_changes_nothing_and_costs_a_few_requests(
     assert all(">= " in q for q in queries if "LeadId IN" not in q)
 
 
+def _a_second_after(sf: SalesforceContractServer, sobject: str, record_id: str) -> str:
+    stamp = sf.records[sobject][record_id]["SystemModstamp"] + dt.timedelta(seconds=1)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def test_changes_deletes_merges_and_restores_follow(
     sf: SalesforceContractServer, tmp_path: Path
 ) -> None:
     _connect(sf)
     sync("sf")
     sf.history(L3, "MQL", "2026-04-22T00:00:00Z", old="Open")  # an earlier row, found late
-    sf.put("Lead", L3, Status="SQL")
+    # The lead changes a second after its last stamp, as a real save would: the seed and this
+    # put can fall in one second, and a record read again unchanged reads no history again.
+    sf.put("Lead", L3, Status="SQL", at=_a_second_after(sf, "Lead", L3))
     sf.merge("Lead", L1, L2)  # Jane merged into Taro's lead: her record leaves
     sf.put("Account", A2, Name="Acme Japan")  # CT2's company and O2's account follow
     sf.put("Campaign", C2, StartDate="2026-05-20", Type="Conference")  # the cost row moves
