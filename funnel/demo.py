@@ -38,6 +38,7 @@ from funnel.ingest import (
     ingest_persons,
     ingest_targets,
 )
+from funnel.models import Channel
 from funnel.periods import company_tz, fiscal_quarter_of, local_midnight, next_quarter
 from funnel.records import (
     ActivityRecord,
@@ -140,6 +141,19 @@ CHANNELS = (
     ChannelProfile("partner", 0.03, 0.0, 0.70, 0.70, 0.33, 0),
 )
 PROFILES = {profile.key: profile for profile in CHANNELS}
+# The names the demo company's ops admin gave its channels (Django admin, Channel.name);
+# the pages show them instead of the keys the sources send.
+CHANNEL_NAMES = {
+    "organic_search": "自然検索",
+    "paid_search": "リスティング広告",
+    "content_download": "資料ダウンロード",
+    "webinar": "ウェビナー",
+    "exhibition": "展示会",
+    "email": "メールマガジン",
+    "referral": "顧客紹介",
+    "outbound": "アウトバウンド",
+    "partner": "パートナー",
+}
 SALES_CHANNELS = ("outbound", "partner")
 
 PAID_CAMPAIGNS = {"google-brand": 3, "google-generic": 5, "yahoo-generic": 2}
@@ -1080,9 +1094,16 @@ def load_demo(
                     result: IngestResult = ingesters[kind](sources[source_data.name], records)
                     counts: dict[str, Any] = {"records": len(records), **result.as_dict()}
                     sources_report[source_data.name][kind] = counts
+        name_demo_channels()
         report["users"] = ensure_demo_users()
     report["sources"] = sources_report
     return report
+
+
+def name_demo_channels() -> None:
+    """Give the demo channels their names; a name an admin has changed since stays."""
+    for key, name in CHANNEL_NAMES.items():
+        Channel.objects.filter(key=key, name__in=("", key)).update(name=name)
 
 
 def ensure_demo_users() -> list[dict[str, Any]]:

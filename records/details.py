@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from feedback.models import Feedback
 from feedback.selectors import reason_choices, waits
-from funnel.metrics.filters import opportunity_channel_key
+from funnel.metrics.filters import opportunity_channel, opportunity_channel_key
 from funnel.metrics.window import SOURCE_DATES
 from funnel.models import Activity, Opportunity, OpportunityChange, Person, StageEntry
 from qualification.applied import stage_dates
@@ -97,6 +97,6 @@ def opportunities_with_related() -> QuerySet[Opportunity]:
     changes = Prefetch("changes", queryset=OpportunityChange.objects.order_by("recorded_at", "pk"))
     return (
         Opportunity.objects.select_related("source", "account", "person__channel", "channel")
-        .annotate(channel_key=opportunity_channel_key())
+        .annotate(channel_key=opportunity_channel_key(), channel_name=opportunity_channel("name"))
         .prefetch_related(changes)
     )

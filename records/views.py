@@ -98,6 +98,7 @@ def _record_list(request: HttpRequest, records: RecordList) -> HttpResponseBase:
         return csv_response(name, records.header(kpi), records.csv_rows(kpi, rows))
     number = records.number(kpi, window, question.filters)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    choices = filter_choices()
     context = {
         "kpi": kpi,
         "kpi_label": kpi_facts(kpi).label if kpi else None,
@@ -108,7 +109,8 @@ def _record_list(request: HttpRequest, records: RecordList) -> HttpResponseBase:
         "question": question,
         "search": search,
         "page": page,
-        "form": filter_options(request.GET, filter_choices()),
+        "form": filter_options(request.GET, choices),
+        "channel_names": choices.channels,
         **_list_links(request),
     }
     return render(request, template, context)

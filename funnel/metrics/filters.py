@@ -18,7 +18,7 @@ SEGMENT_FIELDS = ("industry", "company_size", "owner")
 
 
 def opportunity_channel(attribute: str = "key") -> Expression:
-    """An opportunity's channel (its `key`, or its `id`): its person's first touch; with
+    """An opportunity's channel (its `key`, `name` or `id`): its person's first touch; with
     no person, its own field.
 
     The person's channel is looked up per opportunity: a join lets PostgreSQL hash the
@@ -31,7 +31,7 @@ def opportunity_channel(attribute: str = "key") -> Expression:
             then=Subquery(person_channel.values(f"channel__{attribute}")[:1]),
         ),
         default=F(f"channel__{attribute}"),
-        output_field=CharField() if attribute == "key" else BigIntegerField(),
+        output_field=BigIntegerField() if attribute == "id" else CharField(),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from django import template
@@ -11,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from funnel.metrics.filters import UNKNOWN
 from funnel.metrics.formatting import format_money
 
 register = template.Library()
@@ -38,3 +40,12 @@ def moment(value: dt.datetime | None, as_of: dt.datetime | None = None) -> SafeS
 def money(value: Any) -> str:
     """An amount in company currency, `¥1,234,567` (kpi-spec section 3)."""
     return format_money(value)
+
+
+@register.filter
+def channel_name(key: str | None, names: Mapping[str, str] | None) -> str:
+    """A channel's display name (ops admins set it in Django admin; else its key), as the
+    dashboard shows it; an opportunity without a channel is unknown."""
+    if not key or key == UNKNOWN:
+        return _("Unknown (no channel)")
+    return (names or {}).get(key, key)

@@ -14,10 +14,11 @@ from django.core.management.base import CommandError
 from django.test import RequestFactory
 
 from funnel.choices import DEFAULT_SALES_CHANNEL_KEYS, DisqualifyReason, OpportunityStatus
-from funnel.demo import DEMO_USERS, DemoData, build_demo, load_demo
+from funnel.demo import CHANNEL_NAMES, DEMO_USERS, DemoData, build_demo, load_demo
 from funnel.metrics.attribution import attributed_won_amount
 from funnel.metrics.filters import KpiFilters
 from funnel.metrics.window import Window
+from funnel.models import Channel
 from funnel.periods import fiscal_quarter_of, local_midnight, next_quarter, parse_period
 from funnel.records import PersonRecord, normalise_email
 
@@ -216,6 +217,17 @@ def test_loading_twice_changes_nothing() -> None:
     assert first["sources"]["hubspot"]["persons"]["created"] == counts["hubspot"]["persons"]
     assert all(user["created"] for user in first["users"])
     assert not any(user["created"] or user["updated"] for user in second["users"])
+
+
+@pytest.mark.django_db
+def test_its_channels_have_names_and_an_admins_rename_stays() -> None:
+    load_demo(TODAY, SIZE, seed=7)
+    names = dict(Channel.objects.values_list("key", "name"))
+    assert names == {key: CHANNEL_NAMES[key] for key in names}
+    assert set(names) == set(CHANNEL_NAMES)
+    Channel.objects.filter(key="webinar").update(name="オンラインセミナー")
+    load_demo(TODAY, SIZE, seed=7)
+    assert Channel.objects.get(key="webinar").name == "オンラインセミナー"
 
 
 @pytest.mark.django_db

@@ -22,7 +22,7 @@ from django.test import Client
 from django.utils import translation
 
 from funnel.metrics.filters import KpiFilters
-from funnel.models import Activity, Opportunity, Person, Source
+from funnel.models import Activity, Channel, Opportunity, Person, Source
 from funnel.periods import parse_as_of
 from tests.funnel.factories import activity, deal, jst, load, person, snapshot
 
@@ -581,3 +581,26 @@ def test_the_search_finds_an_email_in_any_case_beyond_ascii() -> None:
     load(source, persons=[person("E1", jst(2026, 5, 1), email="Élodie.Ümit@Example.JP")])
     for text in ("élodie.ümit@", "ÉLODIE.ÜMIT@EXAMPLE", "Ümit@example.jp"):
         assert Person.objects.filter(_person_search(text)).count() == 1, text
+
+
+@pytest.mark.usefixtures("example")
+def test_it_names_channels_as_the_dashboard_does(sales: Client) -> None:
+    """An ops admin's channel name, not the key the source sent; no channel: unknown."""
+    Channel.objects.filter(key="webinar").update(name="ウェビナー")
+    webinar = Person.objects.filter(channel__key="webinar").first()
+    assert webinar is not None
+    persons = _html(sales.get("/records/persons/", {"channel": "webinar", **QUESTION}))
+    row = re.search(rf'<tr data-id="{webinar.pk}"[^>]*>(.*?)</tr>', persons, flags=re.S)
+    assert row and '<td class="nowrap">ウェビナー<br>' in row[1]
+    detail = _html(sales.get(f"/records/persons/{webinar.pk}/"))
+    assert "ウェビナー" in detail
+    deals = _html(sales.get("/records/opportunities/", {"kpi": "opportunities", **QUESTION}))
+    unlinked = Opportunity.objects.filter(person__isnull=True, channel__isnull=True).first()
+    linked = Opportunity.objects.filter(person__channel__key="webinar").first()
+    for opportunity, shown in ((linked, "ウェビナー"), (unlinked, "不明(チャネルなし)")):
+        if opportunity is None:
+            continue
+        page = _html(sales.get(f"/records/opportunities/{opportunity.pk}/"))
+        assert shown in page
+        row = re.search(rf'<tr data-id="{opportunity.pk}"[^>]*>(.*?)</tr>', deals, flags=re.S)
+        assert row is None or shown in row[1]
