@@ -21,11 +21,11 @@ from django.utils import timezone
 from feedback.models import Feedback
 from feedback.selectors import waiting_mqls
 from funnel.models import Person, SourcePerson
+from funnel.periods import current_quarter
 from tests.funnel.factories import snapshot
 
 pytestmark = pytest.mark.django_db
 RoleUser = Callable[[str], User]
-NOW_QUARTER = "FY2026Q3"  # holds today (2026-12-05) on the April fiscal year
 
 
 def _import(example_dir: Path) -> None:
@@ -62,7 +62,9 @@ def test_accepting_is_an_sql_of_its_own_source_and_counts(
 ) -> None:
     _import(example_dir)
     first, second = _waiting()[:2]
-    before = snapshot(NOW_QUARTER, as_of=timezone.now() + dt.timedelta(minutes=1))["kpis"]
+    before = snapshot(current_quarter().name, as_of=timezone.now() + dt.timedelta(minutes=1))[
+        "kpis"
+    ]
     client.force_login(role_user("sales"))
     started = timezone.now()
     response = _post(client, person=[first.pk, second.pk], decision="accept")
@@ -70,7 +72,7 @@ def test_accepting_is_an_sql_of_its_own_source_and_counts(
     for person in (first, second):
         person.refresh_from_db()
         assert person.sql_at is not None and person.sql_at >= started
-    after = snapshot(NOW_QUARTER, as_of=timezone.now() + dt.timedelta(minutes=1))["kpis"]
+    after = snapshot(current_quarter().name, as_of=timezone.now() + dt.timedelta(minutes=1))["kpis"]
     assert after["sqls"] == before["sqls"] + 2
     assert first.pk not in {p.pk for p in _waiting()}
     entries = Feedback.objects.filter(person=first)
@@ -215,7 +217,6 @@ def test_marketing_reads_the_decisions_by_channel_campaign_and_month(
     html = page.content.decode()
     assert "No budget" in html and "Wrong target" in html
     from feedback.selectors import feedback_summary
-    from funnel.periods import current_quarter
 
     summary = feedback_summary(current_quarter(), timezone.now() + dt.timedelta(seconds=1))
     assert {r.key: [r.accepted, r.rejected] for r in summary.by_channel} == expected
@@ -247,7 +248,7 @@ def test_the_quarterly_report_shows_the_feedback_in_every_format(
     decide([waiting[2].pk], sales, "accept")
     client.force_login(role_user("executive"))
     as_of = (timezone.now() + dt.timedelta(minutes=1)).isoformat()
-    url = f"/reports/quarterly/{NOW_QUARTER}/"
+    url = f"/reports/quarterly/{current_quarter().name}/"
     html = client.get(url, {"as_of": as_of}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     section = html.split('id="feedback"', 1)[1].split("</section>", 1)[0]
     decided = [int(v) for v in re.findall(r'data-col="decided">(\d+)<', section)]
