@@ -22,6 +22,7 @@ from accounts.access import (
     has_role,
     role_required,
 )
+from dashboard.selectors import channel_names
 from feedback.selectors import (
     FeedbackRow,
     decisions_behind,
@@ -113,10 +114,13 @@ def summary(request: HttpRequest) -> HttpResponse:
         url = f"{reverse('feedback:decisions')}?{query}" if may_drill and count else ""
         return {"count": count, "url": url}
 
-    def rows(found: list[FeedbackRow], by: str) -> list[dict[str, object]]:
+    def rows(
+        found: list[FeedbackRow], by: str, names: dict[str, str] | None = None
+    ) -> list[dict[str, object]]:
         return [
             {
                 "key": row.key,
+                "label": (names or {}).get(row.key, row.key),
                 "decided": link(by, row.key, "decided", row.decided),
                 "accepted": link(by, row.key, "accepted", row.accepted),
                 "rejected": link(by, row.key, "rejected", row.rejected),
@@ -133,7 +137,7 @@ def summary(request: HttpRequest) -> HttpResponse:
         "period_name": period.name,
         "summary": result,
         "reasons": reasons,
-        "channels": rows(result.by_channel, "channel"),
+        "channels": rows(result.by_channel, "channel", channel_names()),
         "campaigns": rows(result.by_campaign[:20], "campaign"),
         "months": rows(result.by_month, "month"),
         "may_open_inbox": has_role(request.user, INBOX_ROLES),

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from feedback.models import Feedback
 from feedback.selectors import waiting_mqls
-from funnel.models import Person, SourcePerson
+from funnel.models import Channel, Person, SourcePerson
 from funnel.periods import current_quarter
 from tests.funnel.factories import snapshot
 
@@ -211,11 +211,16 @@ def test_marketing_reads_the_decisions_by_channel_campaign_and_month(
         key = person.channel.key if person.channel else ""
         counts = expected.setdefault(key, [0, 0])
         counts[0 if index >= 4 else 1] += 1  # [accepted, rejected]
+    named = next(p.channel for p in waiting[:6] if p.channel)
+    Channel.objects.filter(pk=named.pk).update(name="名前のあるチャネル")
     client.force_login(role_user("marketing"))
     page = client.get("/feedback/", HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200
     html = page.content.decode()
     assert "No budget" in html and "Wrong target" in html
+    channels = html.split('data-table="channel"', 1)[1].split("</table>", 1)[0]
+    row = channels.split(f'data-key="{named.key}"', 1)[1].split("</tr>", 1)[0]
+    assert "<td>名前のあるチャネル</td>" in row  # the name an ops admin gave, not the key
     from feedback.selectors import feedback_summary
 
     summary = feedback_summary(current_quarter(), timezone.now() + dt.timedelta(seconds=1))
