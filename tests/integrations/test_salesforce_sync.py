@@ -279,6 +279,27 @@ def test_a_restored_lead_comes_back_with_its_history(sf: SalesforceContractServe
     assert jane.mql_at is not None and jane.mql_at.isoformat().startswith("2026-04-06")
 
 
+def test_a_lead_created_as_an_mql_gets_no_mql_date_from_salesforce(
+    sf: SalesforceContractServer,
+) -> None:
+    """connectors.md, as built: the MQL date is the first Status history row to MQL; a lead
+    created in that status has none (the creation is Field 'created'), not even when its
+    first Status row's OldValue is MQL. Never invented: an open question to the contract."""
+    created_mql, then_sql = sid("00Q", 5), sid("00Q", 6)
+    sf.put("Lead", created_mql, LastName="A", Email="a@example.jp", Status="MQL",
+           CreatedDate="2026-04-10T00:00:00Z")  # fmt: skip
+    sf.put("Lead", then_sql, LastName="B", Email="b@example.jp", Status="SQL",
+           CreatedDate="2026-04-10T00:00:00Z")  # fmt: skip
+    sf.history(then_sql, "SQL", "2026-04-12T00:00:00Z", old="MQL")
+    _connect(sf)
+    sync("sf")
+    first = SourcePerson.objects.get(external_id=created_mql)
+    second = SourcePerson.objects.get(external_id=then_sql)
+    assert (first.mql_at, first.sql_at) == (None, None)
+    assert second.mql_at is None and second.sql_at is not None
+    assert second.sql_at.isoformat().startswith("2026-04-12")
+
+
 def test_an_idle_connection_reconciles_what_the_recycle_bin_forgot(
     sf: SalesforceContractServer,
 ) -> None:
