@@ -3,6 +3,7 @@ history (author, time, reason, comment) here, in one transaction."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,9 +23,15 @@ class FeedbackRefused(ValueError):
 
 
 def decide(
-    person_ids: Iterable[int], user: Any, decision: str, reason: str = "", comment: str = ""
+    person_ids: Iterable[int],
+    user: Any,
+    decision: str,
+    reason: str = "",
+    comment: str = "",
+    at: dt.datetime | None = None,
 ) -> int:
-    """Accept or reject these MQLs now; returns how many were recorded."""
+    """Accept or reject these MQLs now (or `at`, for the demo's history of decisions);
+    returns how many were recorded."""
     ids = sorted(set(person_ids))
     if not ids:
         raise FeedbackRefused(_("choose at least one MQL"))
@@ -42,7 +49,7 @@ def decide(
         reason = detail.counts_as
     elif reason not in DisqualifyReason.values:
         raise FeedbackRefused(_("a rejection needs a reason"))
-    now = timezone.now()
+    now = at or timezone.now()
     with transaction.atomic():
         persons = list(Person.objects.select_for_update().filter(pk__in=ids))
         dates = stage_dates(now)  # MQLs by the definition in effect now (kpi-spec 2b)

@@ -253,3 +253,34 @@ def test_it_refuses_production_without_the_flag(settings: Any) -> None:
     settings.EMBEDDED = False
     with pytest.raises(CommandError, match="public"):
         call_command("load_demo", persons=SIZE, seed=7, today=TODAY, stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_its_sales_manager_has_decided_on_recent_mqls() -> None:
+    """The feedback loop shows working: decisions on the last weeks' MQLs, accepted and
+    rejected with reasons, each after its MQL date and before the demo's now; once."""
+    from feedback.demo import DEMO_WEEKS, ensure_demo_feedback
+    from feedback.models import Feedback
+    from feedback.selectors import feedback_summary
+
+    load_demo(TODAY, 3000, seed=7)  # enough MQLs in the last weeks
+    now = local_midnight(TODAY)
+    made, fresh = ensure_demo_feedback(7, now)
+    assert fresh and made == Feedback.objects.count() > 5
+    decisions = list(Feedback.objects.select_related("person", "author"))
+    assert {f.decision for f in decisions} == {"accept", "reject"}
+    assert all(f.reason for f in decisions if f.decision == "reject")
+    assert len({f.reason for f in decisions}) >= 4
+    assert {f.author.username for f in decisions} == {"sales"}
+    since = now - dt.timedelta(weeks=DEMO_WEEKS)
+    for f in decisions:
+        assert f.person.mql_at is not None and since <= f.person.mql_at < f.decided_at < now
+    for f in decisions:
+        if f.decision == "accept":
+            assert f.person.sql_at is not None and f.person.sql_at <= f.decided_at
+        else:
+            assert f.person.disqualified_at == f.decided_at
+    summary = feedback_summary(fiscal_quarter_of(TODAY), now)
+    assert sum(row.decided for row in summary.by_channel) > 0
+    assert ensure_demo_feedback(7, now) == (made, False)
+    assert Feedback.objects.count() == made

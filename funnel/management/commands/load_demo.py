@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from funnel.demo import DEFAULT_PERSONS, DEFAULT_SEED, MIN_PERSONS, RECORD_KINDS, load_demo
+from funnel.periods import local_midnight
 
 
 def _date(text: str) -> dt.date:
@@ -83,6 +84,13 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Criteria: {draft.name} ({draft.get_status_display()}, "
             f"{'proposed' if proposed else 'kept'}): see /agreement/"
+        )
+        from feedback.demo import ensure_demo_feedback
+
+        decided, made = ensure_demo_feedback(options["seed"], local_midnight(today))
+        self.stdout.write(
+            f"Sales feedback: {decided} decisions on recent MQLs "
+            f"({'made' if made else 'kept'}): see /feedback/"
         )
         from integrations.demo import ensure_demo_connections
 
