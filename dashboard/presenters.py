@@ -16,6 +16,7 @@ from dashboard.questions import BadQuestion, KpiQuestion
 from dashboard.selectors import FilterChoices
 from funnel.choices import Origin
 from funnel.metrics.attribution import MODELS as ATTRIBUTION_MODELS
+from funnel.metrics.breakdowns import channels_by_won
 from funnel.metrics.catalogue import (
     CATALOGUE,
     CHANNEL_COLUMNS,
@@ -390,18 +391,8 @@ def channel_rows(
 ) -> list[dict[str, Any]]:
     """One row per channel, the channels that won the most first (the article's question:
     which channel did won deals come from); unknown last."""
-    order = sorted(
-        by_channel,
-        key=lambda k: (
-            k == UNKNOWN,
-            -float(by_channel[k]["won_amount"] or 0),
-            -by_channel[k]["won_deals"],
-            -by_channel[k]["leads"],
-            k,
-        ),
-    )
     rows = []
-    for channel in order:
+    for channel in channels_by_won(by_channel):
         row = by_channel[channel]
         label = _("Unknown (no channel)") if channel == UNKNOWN else names.get(channel, channel)
         rows.append(

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from alignment.checklist import ITEMS
 from alignment.models import ChecklistScore
+from funnel.metrics.breakdowns import channels_by_won
 from funnel.metrics.catalogue import (
     CHANNEL_COLUMNS,
     MARKETING_KPIS,
@@ -304,7 +305,7 @@ def present_report(data: ReportData) -> QuarterlyReport:
         data.sla,
         data.reasons,
     )
-    tree = snapshot["tree"]
+    tree, by_channel = snapshot["tree"], snapshot["by_channel"]
     return QuarterlyReport(
         period=period,
         as_of=as_of,
@@ -327,9 +328,9 @@ def present_report(data: ReportData) -> QuarterlyReport:
             ChannelRow(
                 channel,
                 names.get(channel, channel),
-                [kpi_figure(key, row.get(key)) for key in CHANNEL_COLUMNS],
+                [kpi_figure(key, by_channel[channel].get(key)) for key in CHANNEL_COLUMNS],
             )
-            for channel, row in snapshot["by_channel"].items()
+            for channel in channels_by_won(by_channel)
         ],
         disqualifications=[
             ReasonRow(

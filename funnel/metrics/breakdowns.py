@@ -3,6 +3,7 @@ person attributes. The channel table answers "which channel did won deals come f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Case, CharField, F, Sum, Value, When
@@ -24,6 +25,21 @@ from funnel.metrics.window import opportunities_dated, persons_dated
 from funnel.models import Channel
 
 DIMENSIONS = ("channel", "campaign", "origin", "industry", "company_size", "owner")
+
+
+def channels_by_won(by_channel: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The channel keys, those that won the most first (the article's question: which
+    channel did the won deals come from), then by won deals and leads; no channel last."""
+    return sorted(
+        by_channel,
+        key=lambda k: (
+            k == UNKNOWN,
+            -float(by_channel[k]["won_amount"] or 0),
+            -by_channel[k]["won_deals"],
+            -by_channel[k]["leads"],
+            k,
+        ),
+    )
 
 
 def _origin(prefix: str) -> Combinable:

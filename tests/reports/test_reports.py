@@ -258,6 +258,13 @@ def test_it_shows_the_channels_and_the_disqualification_reasons(
         assert f'data-channel="{channel}"' in html
         cells = _match(html, rf'data-channel="{channel}">(.*?)</tr>')
         assert format_money(row["won_amount"]) in cells
+    # in the dashboard's order: the channels that won the most first, no channel last
+    by_channel = _snapshot()["by_channel"]
+    table = _match(html, r'<table class="report-table channels">(.*?)</table>')
+    shown = re.findall(r'<tr data-channel="([^"]*)">', table)
+    won = [by_channel[key]["won_amount"] for key in shown if key != "unknown"]
+    assert sorted(shown) == sorted(by_channel) and won == sorted(won, reverse=True)
+    assert "unknown" not in shown[:-1] and len(set(won)) > 2
     # the example disqualifies two leads in FY2026Q1 by 06-15: no budget, no timing
     assert _match(html, r'data-reason="no_budget".*?data-col="share">([^<]*)<') == "50.0%"
     assert _match(html, r'data-reason="no_timing".*?data-col="count">([^<]*)<') == "1"
