@@ -17,7 +17,7 @@ from funnel.metrics.kept import kept
 from funnel.metrics.snapshot import json_ready, kpi_snapshot
 from funnel.metrics.trend import comparison_as_of, shared_kpi_trend, trend_periods
 from funnel.metrics.window import Window
-from funnel.models import Channel, Opportunity, Person
+from funnel.models import Campaign, Channel, Opportunity, Person
 from funnel.periods import previous_period
 from qualification.applied import Definition, definitions, stage_dates
 
@@ -42,6 +42,12 @@ class FilterChoices:
 
 def channel_names() -> dict[str, str]:
     return {key: name or key for key, name in Channel.objects.values_list("key", "name")}
+
+
+def campaign_names() -> dict[str, str]:
+    """Campaign key -> display name (keys are unique per channel: a key two channels
+    share shows one of their names)."""
+    return {key: name or key for key, name in Campaign.objects.values_list("key", "name")}
 
 
 @kept

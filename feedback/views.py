@@ -22,7 +22,7 @@ from accounts.access import (
     has_role,
     role_required,
 )
-from dashboard.selectors import channel_names
+from dashboard.selectors import campaign_names, channel_names
 from feedback.selectors import (
     FeedbackRow,
     decisions_behind,
@@ -138,7 +138,7 @@ def summary(request: HttpRequest) -> HttpResponse:
         "summary": result,
         "reasons": reasons,
         "channels": rows(result.by_channel, "channel", channel_names()),
-        "campaigns": rows(result.by_campaign[:20], "campaign"),
+        "campaigns": rows(result.by_campaign[:20], "campaign", campaign_names()),
         "months": rows(result.by_month, "month"),
         "may_open_inbox": has_role(request.user, INBOX_ROLES),
     }

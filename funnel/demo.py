@@ -18,7 +18,7 @@ import random
 from bisect import bisect
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -38,8 +38,8 @@ from funnel.ingest import (
     ingest_persons,
     ingest_targets,
 )
-from funnel.models import Channel
-from funnel.periods import company_tz, fiscal_quarter_of, local_midnight, next_quarter
+from funnel.models import Campaign, Channel
+from funnel.periods import Period, company_tz, fiscal_quarter_of, local_midnight, next_quarter
 from funnel.records import (
     ActivityRecord,
     CostRecord,
@@ -103,6 +103,7 @@ class DemoData:
     today: dt.date
     ma: SourceData
     sfa: SourceData
+    campaign_names: dict[str, str] = field(default_factory=dict)  # key -> display name
 
     @property
     def sources(self) -> tuple[SourceData, SourceData]:
@@ -184,6 +185,17 @@ EXHIBITIONS = {
     11: ("saas-fair-osaka", "SaaSフェア 大阪", 0.8),
 }
 PARTNERS = ("partner-sakura-consulting", "partner-mirai-soken", "partner-east-it")
+# What the demo company's ops admin named the campaigns that are not events or assets.
+CAMPAIGN_NAMES = {
+    "google-brand": "Google 指名検索",
+    "google-generic": "Google 一般キーワード",
+    "yahoo-generic": "Yahoo! 一般キーワード",
+    "media-mailmag": "メールマガジン",
+    "customer-referral": "顧客紹介プログラム",
+    "partner-sakura-consulting": "さくらコンサルティング",
+    "partner-mirai-soken": "みらい総研",
+    "partner-east-it": "イーストIT",
+}
 # A marketing lead whose Salesforce lead came through another door (a partner registered the
 # deal, a customer referred them): two touches, so the attribution models tell apart.
 SECOND_TOUCH_SHARE = 0.25
@@ -478,6 +490,13 @@ class _Builder:
         activities = self._activities()
         return DemoData(
             today=self.today,
+            campaign_names={
+                **CAMPAIGN_NAMES,
+                **dict(ASSETS),
+                **{e.campaign: f"{e.title} ({e.at:%Y/%m/%d})" for e in self.webinars},
+                **{e.campaign: f"{e.title} ({e.at:%Y/%m})" for e in self.exhibitions},
+                **self._outbound_campaign_names(),
+            },
             ma=SourceData(
                 MA_SOURCE,
                 SourceKind.MA,
@@ -493,6 +512,14 @@ class _Builder:
                 targets=self._targets(),
             ),
         )
+
+    def _outbound_campaign_names(self) -> dict[str, str]:
+        """Outbound runs one campaign per fiscal quarter (see _first_touch)."""
+        names, quarter = {}, fiscal_quarter_of(self.legacy_start)
+        while quarter.start <= self.today:
+            names[_outbound_campaign(quarter)] = f"アウトバウンド {quarter.name}"
+            quarter = next_quarter(quarter)
+        return names
 
     def _webinars(self) -> list[_Event]:
         """Two webinars a month (2nd and 4th Wednesday, 14:00), topics in rotation."""
@@ -621,7 +648,7 @@ class _Builder:
         if key == "content_download":
             return rng.choice(ASSETS)[0], created, None
         if key == "outbound":
-            return f"outbound-{fiscal_quarter_of(created.date()).name.lower()}", created, None
+            return _outbound_campaign(fiscal_quarter_of(created.date())), created, None
         campaign = {"email": "media-mailmag", "referral": "customer-referral"}.get(key, "")
         if key == "partner":
             campaign = rng.choice(PARTNERS)
@@ -1095,6 +1122,7 @@ def load_demo(
                     counts: dict[str, Any] = {"records": len(records), **result.as_dict()}
                     sources_report[source_data.name][kind] = counts
         name_demo_channels()
+        name_demo_campaigns(data.campaign_names)
         report["users"] = ensure_demo_users()
     report["sources"] = sources_report
     return report
@@ -1104,6 +1132,16 @@ def name_demo_channels() -> None:
     """Give the demo channels their names; a name an admin has changed since stays."""
     for key, name in CHANNEL_NAMES.items():
         Channel.objects.filter(key=key, name__in=("", key)).update(name=name)
+
+
+def _outbound_campaign(quarter: Period) -> str:
+    return f"outbound-{quarter.name.lower()}"
+
+
+def name_demo_campaigns(names: Mapping[str, str]) -> None:
+    """Give the demo campaigns their names; a name an admin has changed since stays."""
+    for key, name in names.items():
+        Campaign.objects.filter(key=key, name__in=("", key)).update(name=name)
 
 
 def ensure_demo_users() -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from feedback.models import Feedback
 from feedback.selectors import waiting_mqls
-from funnel.models import Channel, Person, SourcePerson
+from funnel.models import Campaign, Channel, Person, SourcePerson
 from funnel.periods import current_quarter
 from tests.funnel.factories import snapshot
 
@@ -221,6 +221,12 @@ def test_marketing_reads_the_decisions_by_channel_campaign_and_month(
     channels = html.split('data-table="channel"', 1)[1].split("</table>", 1)[0]
     row = channels.split(f'data-key="{named.key}"', 1)[1].split("</tr>", 1)[0]
     assert "<td>名前のあるチャネル</td>" in row  # the name an ops admin gave, not the key
+    campaign = next(p.campaign for p in waiting[:6] if p.campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(name="春のウェビナー")
+    html = client.get("/feedback/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    campaigns = html.split('data-table="campaign"', 1)[1].split("</table>", 1)[0]
+    row = campaigns.split(f'data-key="{campaign.key}"', 1)[1].split("</tr>", 1)[0]
+    assert "<td>春のウェビナー</td>" in row
     from feedback.selectors import feedback_summary
 
     summary = feedback_summary(current_quarter(), timezone.now() + dt.timedelta(seconds=1))

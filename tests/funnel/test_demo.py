@@ -18,7 +18,7 @@ from funnel.demo import CHANNEL_NAMES, DEMO_USERS, DemoData, build_demo, load_de
 from funnel.metrics.attribution import attributed_won_amount
 from funnel.metrics.filters import KpiFilters
 from funnel.metrics.window import Window
-from funnel.models import Channel
+from funnel.models import Campaign, Channel
 from funnel.periods import fiscal_quarter_of, local_midnight, next_quarter, parse_period
 from funnel.records import PersonRecord, normalise_email
 
@@ -220,14 +220,21 @@ def test_loading_twice_changes_nothing() -> None:
 
 
 @pytest.mark.django_db
-def test_its_channels_have_names_and_an_admins_rename_stays() -> None:
+def test_its_channels_and_campaigns_have_names_and_an_admins_rename_stays() -> None:
     load_demo(TODAY, SIZE, seed=7)
     names = dict(Channel.objects.values_list("key", "name"))
     assert names == {key: CHANNEL_NAMES[key] for key in names}
     assert set(names) == set(CHANNEL_NAMES)
     Channel.objects.filter(key="webinar").update(name="オンラインセミナー")
+    campaigns = dict(Campaign.objects.values_list("key", "name"))
+    assert campaigns and all(name and name != key for key, name in campaigns.items())
+    webinar = Campaign.objects.filter(key__startswith="wb-").first()
+    assert webinar is not None and webinar.name.endswith(")")  # its title and day
+    webinar.name = "秋のセミナー"
+    webinar.save()
     load_demo(TODAY, SIZE, seed=7)
     assert Channel.objects.get(key="webinar").name == "オンラインセミナー"
+    assert Campaign.objects.get(pk=webinar.pk).name == "秋のセミナー"
 
 
 @pytest.mark.django_db
