@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from accounts.names import display_name
 from accounts.roles import EXECUTIVE, MARKETING, SALES, role_label
 from alignment.models import ChecklistAnswer, ChecklistScore, KpiReview, Meeting, Proposal
 from alignment.usage import views_by_role
@@ -214,7 +215,7 @@ def _reviewed(period: Period, now: dt.datetime) -> Verdict:
     return Verdict(
         True,
         str(_("Reviewed for %(quarter)s by %(who)s"))
-        % {"quarter": last.quarter, "who": last.reviewed_by.get_username()},
+        % {"quarter": last.quarter, "who": display_name(last.reviewed_by)},
     )
 
 

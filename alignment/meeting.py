@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from accounts.names import display_name
 from alignment.models import ActionItem, Meeting
 from dashboard.presenters import kpi_card
 from feedback.models import Feedback
@@ -98,7 +99,7 @@ def rejected_mqls(quarter: Period, now: dt.datetime) -> list[Rejection]:
             item.decided_at,
             item.get_reason_display(),
             item.comment,
-            item.author.get_username(),
+            display_name(item.author),
         )
     return sorted(found.values(), key=lambda r: (r.at, r.person.pk), reverse=True)
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils.functional import Promise
-from django.utils.translation import gettext
 
+from accounts.names import display_name
 from alignment.checklist import score_on
 from alignment.models import ChecklistScore
 from dashboard.selectors import channel_names
@@ -56,16 +56,6 @@ def comparison(period: Period, as_of: dt.datetime, dates: StageDates) -> Compari
     return Comparison(period, moment, json_ready(snapshot)["kpis"])
 
 
-def _author_name(user: Any) -> str:
-    if user is None:
-        return gettext("(deleted user)")
-    first, last = user.first_name.strip(), user.last_name.strip()
-    if first and last:
-        # Japanese names read family name first.
-        return f"{last} {first}" if not (first + last).isascii() else f"{first} {last}"
-    return first or last or user.get_username()
-
-
 def commentaries(period: Period) -> dict[str, Commentary]:
     """Each department's commentary of `period`, empty (no text, no author) when unwritten."""
     stored = {
@@ -79,7 +69,7 @@ def commentaries(period: Period) -> dict[str, Commentary]:
             department=department.value,
             label=department.label,
             text=c.text if c else "",
-            author=_author_name(c.author) if c else "",
+            author=display_name(c.author) if c else "",
             updated_at=c.updated_at if c else None,
         )
     return result

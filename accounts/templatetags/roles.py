@@ -1,5 +1,6 @@
 """`{% load roles %}{% if user|has_role:"records" %}`: show a link only to who may open it;
-`{{ proposal.team|role_label }}`: a role (a team) by its name for people.
+`{{ proposal.team|role_label }}`: a role (a team) by its name for people;
+`{{ item.author|display_name }}`: a user by their name.
 
 The areas are the ones of kpi_dashboard/access.py, so a template asks the same question
 as the view's `role_required`, and a link is never shown to a user who would get a 403.
@@ -13,6 +14,7 @@ from django import template
 
 from accounts import access
 from accounts import roles as role_names
+from accounts.names import display_name as user_display_name
 
 register = template.Library()
 
@@ -42,3 +44,9 @@ def has_role(user: Any, area: str) -> bool:
 def role_label(role: str) -> str:
     """A role key ("ops_admin") as people read it, in the page's language."""
     return role_names.role_label(role)
+
+
+@register.filter
+def display_name(user: Any) -> str:
+    """A user by their full name, else their username (accounts/names.py); none: "-"."""
+    return "-" if user is None else user_display_name(user)

@@ -268,3 +268,24 @@ def test_the_quarterly_report_shows_the_feedback_in_every_format(
     sheet = load_workbook(BytesIO(xlsx.content))["Sales feedback"]
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     assert sum(row[1] for row in rows) == 3 and sum(row[3] for row in rows) == 2
+
+
+def test_decisions_name_who_decided(client: Client, role_user: RoleUser, example_dir: Path) -> None:
+    """People by their names (family name first for Japanese ones), not their logins."""
+    from feedback.services import decide
+
+    _import(example_dir)
+    person = _waiting()[0]
+    sales = role_user("sales")
+    sales.first_name, sales.last_name = "健太", "田中"
+    sales.save()
+    decide([person.pk], sales, "reject", reason="no_budget")
+    client.force_login(role_user("marketing"))
+    quarter = current_quarter().name
+    drill = {"period": quarter, "by": "", "key": "", "column": "decided"}
+    for url, query in ((f"/records/persons/{person.pk}/", {}), ("/feedback/decisions/", drill)):
+        page = client.get(url, query, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "田中 健太" in page and "sales-user" not in page.split("<main", 1)[-1], url
+    meeting = client.get("/alignment/meeting/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    rejected = meeting.split("data-rejected", 1)[1].split("</ul>", 1)[0]
+    assert "田中 健太" in rejected
