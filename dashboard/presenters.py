@@ -362,6 +362,14 @@ def _sort_value(value: Any) -> str:
     return "" if value is None else f"{float(value):.6f}"
 
 
+def channel_label(key: str | None, names: Mapping[str, str]) -> str:
+    """A channel as the pages show it: the name an ops admin gave it, else its key; no
+    channel (an opportunity without a person or channel) is unknown."""
+    if not key or key == UNKNOWN:
+        return _("Unknown (no channel)")
+    return names.get(key, key)
+
+
 def attribution_rows(
     attributed: dict[str, dict[str, int]], names: dict[str, str]
 ) -> list[dict[str, Any]]:
@@ -374,9 +382,7 @@ def attribution_rows(
     return [
         {
             "channel": channel,
-            "label": _("Unknown (no channel)")
-            if channel == UNKNOWN
-            else names.get(channel, channel),
+            "label": channel_label(channel, names),
             "cells": [
                 {"model": model, "text": format_money(attributed[model].get(channel, 0))}
                 for model in ATTRIBUTION_MODELS
@@ -394,11 +400,10 @@ def channel_rows(
     rows = []
     for channel in channels_by_won(by_channel):
         row = by_channel[channel]
-        label = _("Unknown (no channel)") if channel == UNKNOWN else names.get(channel, channel)
         rows.append(
             {
                 "channel": channel,
-                "label": label,
+                "label": channel_label(channel, names),
                 "cells": [
                     {
                         "key": key,

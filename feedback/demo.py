@@ -10,9 +10,11 @@ import random
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from accounts.roles import SALES
 from feedback.models import Feedback
 from feedback.selectors import waiting_mqls
 from feedback.services import decide
+from funnel.demo import DEMO_USERS
 
 DEMO_WEEKS = 8  # how far back the demo's decisions go
 DECIDED_SHARE = 0.7  # of the MQLs of those weeks that still wait: sales now use the inbox
@@ -33,7 +35,8 @@ def ensure_demo_feedback(seed: int, now: dt.datetime | None = None) -> tuple[int
     decision keeps its own. Returns (decisions, made now)."""
     if Feedback.objects.exists():
         return Feedback.objects.count(), False
-    author = get_user_model().objects.filter(username="sales").first()
+    sales = next(user for user in DEMO_USERS if user.group == SALES)
+    author = get_user_model().objects.filter(username=sales.username).first()
     if author is None:
         return 0, False
     now = now or timezone.now()

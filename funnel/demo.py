@@ -1121,27 +1121,22 @@ def load_demo(
                     result: IngestResult = ingesters[kind](sources[source_data.name], records)
                     counts: dict[str, Any] = {"records": len(records), **result.as_dict()}
                     sources_report[source_data.name][kind] = counts
-        name_demo_channels()
-        name_demo_campaigns(data.campaign_names)
+        name_demo_rows(Channel, CHANNEL_NAMES)
+        name_demo_rows(Campaign, data.campaign_names)
         report["users"] = ensure_demo_users()
     report["sources"] = sources_report
     return report
-
-
-def name_demo_channels() -> None:
-    """Give the demo channels their names; a name an admin has changed since stays."""
-    for key, name in CHANNEL_NAMES.items():
-        Channel.objects.filter(key=key, name__in=("", key)).update(name=name)
 
 
 def _outbound_campaign(quarter: Period) -> str:
     return f"outbound-{quarter.name.lower()}"
 
 
-def name_demo_campaigns(names: Mapping[str, str]) -> None:
-    """Give the demo campaigns their names; a name an admin has changed since stays."""
+def name_demo_rows(model: type[Channel] | type[Campaign], names: Mapping[str, str]) -> None:
+    """Give the demo's channels or campaigns their names (the ingest names a new one by its
+    key); a name an admin has changed since stays."""
     for key, name in names.items():
-        Campaign.objects.filter(key=key, name__in=("", key)).update(name=name)
+        model.objects.filter(key=key, name__in=("", key)).update(name=name)
 
 
 def ensure_demo_users() -> list[dict[str, Any]]:

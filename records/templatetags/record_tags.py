@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from funnel.metrics.filters import UNKNOWN
+from dashboard.presenters import channel_label
 from funnel.metrics.formatting import format_money
 
 register = template.Library()
@@ -44,8 +44,5 @@ def money(value: Any) -> str:
 
 @register.filter
 def channel_name(key: str | None, names: Mapping[str, str] | None) -> str:
-    """A channel's display name (ops admins set it in Django admin; else its key), as the
-    dashboard shows it; an opportunity without a channel is unknown."""
-    if not key or key == UNKNOWN:
-        return _("Unknown (no channel)")
-    return (names or {}).get(key, key)
+    """A channel as the dashboard shows it (dashboard.presenters.channel_label)."""
+    return channel_label(key, names or {})
