@@ -54,7 +54,7 @@ def test_two_teams_approve_on_the_page(client: Client, role_user: RoleUser) -> N
     client.post(f"/agreement/{draft.pk}/decide/", {"decision": "approve", "comment": "ok"})
     draft.refresh_from_db()
     assert draft.status == "draft"  # one team so far (the proposer's does not count)
-    second = User.objects.create_user("marketing-2")
+    second = User.objects.create_user("marketing-2", first_name="美咲", last_name="佐藤")
     second.groups.add(*marketing.groups.all())
     client.force_login(second)
     client.post(
@@ -66,6 +66,7 @@ def test_two_teams_approve_on_the_page(client: Client, role_user: RoleUser) -> N
     assert "Both teams agreed: MQL 2026-10 is in effect." in page
     assert 'data-status="in_effect"' in page and "lead score is 60 or more" in page
     assert "(Sales)" in page and "(Marketing)" in page  # the teams by name, not by role key
+    assert "佐藤 美咲 (Marketing)" in page  # the person by name, not by login
 
 
 def test_a_draft_shows_what_it_changes() -> None:
